@@ -1,0 +1,13 @@
+"""User-facing errors: a mistake in the user's input or config, reported without a traceback."""
+
+from __future__ import annotations
+
+
+class InputError(Exception):
+    """A problem with the user's data or configuration.
+
+    The message says what is wrong, where (file, row, column) and what to do. The command-line
+    app prints it and exits with status 2 instead of showing a Python traceback.
+    """
+
+    exit_code = 2

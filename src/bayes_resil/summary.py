@@ -1,0 +1,69 @@
+"""The run summary: a short text for ``summary.txt`` and the terminal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .study import StudyData
+
+RULE = "=" * 78
+
+
+def _fmt(x: float, digits: int = 4) -> str:
+    return "nan" if x is None or not np.isfinite(x) else f"{x:.{digits}f}"
+
+
+def design_lines(data: StudyData) -> list[str]:
+    p = data.panel
+    units = p.drop_duplicates("unit")
+    cohorts = units["cohort"].dropna().astype(int).value_counts().sort_index()
+    first, last = data.periods
+    lines = [
+        f"Panel: {data.n_units} units x {p['time'].nunique()} periods ({first}-{last}), "
+        f"{len(p)} rows; {int(cohorts.sum())} treated units in {len(cohorts)} cohort(s) "
+        f"({', '.join(f'{k}: {v}' for k, v in cohorts.items())}); "
+        f"{int(units['cohort'].isna().sum())} never treated.",
+        f"Outcome y: {data.outcome_label}; mean {_fmt(p['y'].mean())}, "
+        f"sd {_fmt(p['y'].std())}, {int(p['y'].notna().sum())} non-missing.",
+    ]
+    if data.weights is not None:
+        top = data.weights.sort_values("weight", ascending=False).head(3)
+        lines.append("Heaviest index weights: " + ", ".join(
+            f"{r.indicator} {r.weight:.3f}" for r in top.itertuples()))
+    miss = data.missing
+    if len(miss):
+        lines.append("Missing values (listwise deletion per estimate): " + ", ".join(
+            f"{k} {v}" for k, v in miss.items()))
+    lines += [f"Note: {n}" for n in data.notes]
+    return lines
+
+
+def estimates_lines(est: pd.DataFrame) -> list[str]:
+    main = est[est["estimand"].str.startswith("att")]
+    lines = []
+    for r in main.itertuples():
+        level = int(round(100 * r.ci_level))
+        lines.append(
+            f"  {r.method:<16} {r.estimand:<10} {_fmt(r.estimate)} (se {_fmt(r.std_error)})  "
+            f"{level}% CI [{_fmt(r.ci_lower)}, {_fmt(r.ci_upper)}]  n={r.n_obs}"
+        )
+    return lines
+
+
+def render_summary(data: StudyData, est: pd.DataFrame, out_dir: Path, files: list[str],
+                   convention: str) -> str:
+    """Plain-text summary of one run."""
+    lines = [RULE, f"bayes_resil run: {out_dir}", RULE]
+    if data.simulated:
+        lines += ["*** THESE DATA ARE SIMULATED (real design, simulated outcomes with known "
+                  "true effects). ***"]
+    lines += [f"Data: {data.source}", *design_lines(data), "",
+              f"Estimates ({convention}):", *estimates_lines(est)]
+    if data.truth is not None:
+        att = data.truth.query("estimand == 'att' and outcome == 'y'")["true_effect"].iloc[0]
+        lines += [f"  true ATT (simulation)             {_fmt(att)}"]
+    lines += ["", "Files: " + ", ".join(files), RULE]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,55 @@
+"""Shared fixtures: the default simulated study (built once per session) and small panels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bayes_resil.app import compose
+from bayes_resil.study import load_study
+
+
+@pytest.fixture(scope="session")
+def default_cfg():
+    return compose([])
+
+
+@pytest.fixture(scope="session")
+def study(default_cfg):
+    """The default simulated CBEC panel with its index and truth."""
+    return load_study(default_cfg.data, default_cfg.index)
+
+
+def make_user_panel(seed: int = 7, n_units: int = 60, years=(2001, 2009),
+                    unbalanced: bool = True) -> pd.DataFrame:
+    """A panel that is not the CBEC study: other units, other years, no region column.
+
+    Cohorts 2004, 2006 and never (coded 0), a heterogeneous effect that grows with exposure,
+    two controls, a few missing control values and (optionally) dropped rows.
+    """
+    rng = np.random.default_rng(seed)
+    t = np.arange(years[0], years[1] + 1)
+    units = [f"firm_{i:03d}" for i in range(n_units)]
+    cohort = rng.choice([2004, 2006, 0], size=n_units, p=[0.3, 0.3, 0.4])
+    rows = []
+    a = rng.normal(0, 1, n_units)
+    gamma = rng.normal(0, 0.5, t.size)
+    for i, u in enumerate(units):
+        for j, yr in enumerate(t):
+            x1 = rng.normal(0.3 * a[i], 1)
+            x2 = rng.normal(0, 1)
+            treated = cohort[i] > 0 and yr >= cohort[i]
+            eff = (0.5 + 0.2 * (yr - cohort[i])) if treated else 0.0
+            y = a[i] + gamma[j] + 0.4 * x1 - 0.2 * x2 + eff + rng.normal(0, 0.7)
+            rows.append((u, yr, cohort[i], y, x1, x2))
+    df = pd.DataFrame(rows, columns=["firm", "year", "first_treat", "sales", "x1", "x2"])
+    if unbalanced:
+        df = df.drop(index=rng.choice(len(df), size=len(df) // 15, replace=False))
+        df.loc[df.sample(frac=0.05, random_state=seed).index, "x2"] = np.nan
+    return df.reset_index(drop=True)
+
+
+@pytest.fixture
+def user_panel():
+    return make_user_panel()
