@@ -53,7 +53,8 @@ def test_default_run_writes_the_contract(default_run):
     assert "SIMULATED" in summary and "SIMULATED" in proc.stdout
     assert (panel["data_source"] == "simulated").all()
     assert (est["data_source"] == "simulated").all()
-    assert (pd.read_csv(out / "truth.csv")["data_source"] == "simulated").all()
+    for name in ("truth.csv", "index_weights.csv"):
+        assert (pd.read_csv(out / name)["data_source"] == "simulated").all()
     assert not list(out.glob(".*.tmp"))  # no temp files left behind
 
 

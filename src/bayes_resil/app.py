@@ -43,7 +43,8 @@ def _write_data_outputs(data: StudyData, out: Path) -> list[str]:
         write_csv(data.truth_cells.assign(data_source="simulated"), out / "truth_cells.csv")
         files += ["truth.csv", "truth_cells.csv"]
     if data.weights is not None:
-        write_csv(data.weights, out / "index_weights.csv")
+        weights = data.weights.assign(data_source="simulated") if data.simulated else data.weights
+        write_csv(weights, out / "index_weights.csv")
         files.append("index_weights.csv")
     return files
 
