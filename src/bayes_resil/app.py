@@ -18,12 +18,15 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
+from .design import published_tables
 from .errors import InputError
 from .estimates import to_frame
-from .freq import baseline_twfe
+from .freq.suite import FreqResults, run_freq
 from .outputs import write_csv, write_text
+from .plots import plot_event_study, plot_placebo, save_figure
 from .study import StudyData, load_study
 from .summary import render_summary
+from .tables import write_tables
 
 log = logging.getLogger("bayes_resil")
 
@@ -49,6 +52,35 @@ def _write_data_outputs(data: StudyData, out: Path) -> list[str]:
     return files
 
 
+def _write_freq_extras(data: StudyData, freq: FreqResults, est, out: Path) -> list[str]:
+    """Placebo draws, paper-style tables and figures of the frequentist step."""
+    files = []
+    if freq.placebo_draws is not None:
+        draws = freq.placebo_draws
+        if data.simulated:
+            draws = draws.assign(data_source="simulated")
+        write_csv(draws, out / "placebo_draws.csv")
+        files.append("placebo_draws.csv")
+    published = published_tables() if data.study == "cbec" else None
+    note = "SIMULATED DATA (real design, simulated outcomes)." if data.simulated else ""
+    tables = write_tables(est, out / "tables", published, note=note)
+    files += [f"tables/{t}" for t in tables if t == "tables.md"] + (
+        ["tables/*.md|tex|csv"] if tables else [])
+    fig_dir = out / "figures"
+    if (est["method"] == "event_study").any():
+        fig = plot_event_study(est, truth=data.truth, simulated=data.simulated)
+        save_figure(fig, fig_dir / "event_study")
+        files.append("figures/event_study.png|svg")
+    placebo_row = est[est["method"] == "placebo"]
+    if len(placebo_row):
+        r = placebo_row.iloc[0]
+        fig = plot_placebo(freq.placebo_draws["estimate"].to_numpy(), float(r["actual_estimate"]),
+                           p_value=float(r["p_value"]), simulated=data.simulated)
+        save_figure(fig, fig_dir / "placebo")
+        files.append("figures/placebo.png|svg")
+    return files
+
+
 def run(cfg: DictConfig, out_dir: str | Path) -> Path:
     """Run the configured pipeline, writing every result into ``out_dir``."""
     out = Path(out_dir)
@@ -64,13 +96,15 @@ def run(cfg: DictConfig, out_dir: str | Path) -> Path:
     files = _write_data_outputs(data, out)
     log.info("[2/3] frequentist estimates (freq=%s)", cfg.freq.name)
     level = float(cfg.get("ci_level", 0.95))
-    rows = baseline_twfe(data, cfg.freq, level=level)
-    est = to_frame(rows)
+    freq = run_freq(data, cfg.freq, level=level)
+    est = to_frame(freq.rows)
     write_csv(est, out / "estimates.csv")
     files.append("estimates.csv")
+    files += _write_freq_extras(data, freq, est, out)
     log.info("[3/3] Bayesian step: model=%s (none: skipped)", cfg.model.name)
     convention = CONVENTION[cfg.freq.vcov].format(cluster=cfg.freq.get("cluster", "unit"))
-    text = render_summary(data, est, out, [*files, "summary.txt", ".hydra/"], convention)
+    text = render_summary(data, est, out, [*files, "summary.txt", ".hydra/"], convention,
+                          skipped=freq.skipped)
     text += f"Finished in {time.perf_counter() - t0:.1f} s.\n"
     write_text(text, out / "summary.txt")
     print(text, end="")

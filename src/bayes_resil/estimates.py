@@ -7,7 +7,7 @@ was made (outcome, interval level, covariance convention, clusters, fit) and on 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 import pandas as pd
@@ -38,9 +38,10 @@ class Estimate:
     r2_within: float = np.nan
     data_source: str = ""
     note: str = ""
+    extra: dict = field(default_factory=dict, compare=False)
 
 
-COLUMNS = [f.name for f in fields(Estimate)]
+COLUMNS = [f.name for f in fields(Estimate) if f.name != "extra"]
 
 
 def from_fe_ols(res: FEOLSResult, term: str, *, estimand: str, method: str, outcome: str = "y",
@@ -58,5 +59,20 @@ def from_fe_ols(res: FEOLSResult, term: str, *, estimand: str, method: str, outc
 
 
 def to_frame(rows: list[Estimate]) -> pd.DataFrame:
-    """Estimates as a DataFrame with the contract's column order."""
-    return pd.DataFrame([asdict(r) for r in rows], columns=COLUMNS)
+    """Estimates as a DataFrame: the contract's columns, then each row's ``extra`` columns."""
+    records, extra_cols = [], []
+    for r in rows:
+        rec = {name: getattr(r, name) for name in COLUMNS}
+        for key, value in r.extra.items():
+            if key in rec:
+                raise ValueError(f"extra column {key!r} shadows a contract column")
+            rec[key] = value
+            if key not in extra_cols:
+                extra_cols.append(key)
+        records.append(rec)
+    return pd.DataFrame(records, columns=COLUMNS + extra_cols)
+
+
+def with_extra(row: Estimate, **extra) -> Estimate:
+    """A copy of ``row`` with more extra columns."""
+    return replace(row, extra={**row.extra, **extra})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 
 def codes(values: pd.Series | np.ndarray) -> np.ndarray:
@@ -44,14 +45,19 @@ def demean(
         x = x[:, None]
     if not fe_codes:
         return x[:, 0] if squeeze else x
-    counts = [np.bincount(c).astype(float) for c in fe_codes]
+    n_obs = x.shape[0]
+    groups = []
+    for c in fe_codes:
+        n_levels = int(c.max()) + 1
+        indicator = sparse.csr_matrix(
+            (np.ones(n_obs), (np.arange(n_obs), c)), shape=(n_obs, n_levels)
+        )
+        groups.append((c, indicator.T.tocsr(), np.bincount(c, minlength=n_levels)[:, None]))
     scale = np.maximum(np.abs(x).max(axis=0), 1.0)
 
     def sweep(a: np.ndarray) -> np.ndarray:
-        for c, n in zip(fe_codes, counts, strict=True):
-            sums = np.zeros((n.size, a.shape[1]))
-            np.add.at(sums, c, a)
-            a -= (sums / n[:, None])[c]
+        for c, summer, counts in groups:
+            a -= (summer @ a / counts)[c]
         return a
 
     if len(fe_codes) == 1:

@@ -70,6 +70,17 @@ class FEOLSResult:
             }
         )
 
+    def wald(self, terms: list[str]) -> dict:
+        """Joint Wald test that ``terms`` are all zero: F = b'V^-1 b / q on (q, df_t) degrees of
+        freedom (as R ``fixest::wald``; df_t = G - 1 with clustered SEs)."""
+        idx = [self.names.index(t) for t in terms]
+        b = self.coef[idx]
+        v = self.vcov[np.ix_(idx, idx)]
+        q = len(idx)
+        stat = float(b @ np.linalg.solve(v, b)) / q
+        return {"statistic": stat, "df1": q, "df2": self.df_t,
+                "p_value": float(stats.f.sf(stat, q, self.df_t))}
+
     def __getitem__(self, name: str) -> tuple[float, float]:
         i = self.names.index(name)
         return float(self.coef[i]), float(self.se[i])
@@ -98,6 +109,39 @@ def _sandwich(x: np.ndarray, u: np.ndarray, bread: np.ndarray, cl: np.ndarray) -
     return bread @ (g.T @ g) @ bread
 
 
+def covariance(scores_x: np.ndarray, u: np.ndarray, bread: np.ndarray,
+               fe_codes: list[np.ndarray], *, cluster: np.ndarray | None, vcov: VcovType
+               ) -> tuple[np.ndarray, int, int, int | None]:
+    """Covariance of a (possibly IV) FE regression: ``(V, df_t, K, G)`` under ``vcov``.
+
+    ``scores_x`` are the (projected) regressors whose products with the residuals ``u`` form
+    the scores; ``bread`` is ``(X'X)^-1`` of the same regressors.
+    """
+    n, k = scores_x.shape
+    k_fe = fe_dof(fe_codes)
+    n_clusters = None
+    if vcov == "cluster":
+        if cluster is None:
+            raise ValueError("cluster codes required for vcov='cluster'")
+        nested = [c for c in fe_codes if is_nested(c, cluster)]
+        dof_k = k + k_fe - sum(int(c.max()) + 1 for c in nested) + len(nested)
+        g = int(cluster.max()) + 1
+        n_clusters = g
+        v = g / (g - 1) * (n - 1) / (n - dof_k) * _sandwich(scores_x, u, bread, cluster)
+        df_t = g - 1
+    elif vcov == "hc1":
+        dof_k = k + k_fe
+        v = n / (n - dof_k) * _sandwich(scores_x, u, bread, np.arange(n))
+        df_t = n - dof_k
+    elif vcov == "iid":
+        dof_k = k + k_fe
+        v = float(u @ u) / (n - dof_k) * bread
+        df_t = n - dof_k
+    else:
+        raise InputError(f"unknown vcov {vcov!r}; use 'cluster', 'hc1' or 'iid'")
+    return v, int(df_t), int(dof_k), n_clusters
+
+
 def fe_ols_arrays(
     y: np.ndarray,
     x: np.ndarray,
@@ -123,28 +167,8 @@ def fe_ols_arrays(
     rss = float(u @ u)
     tss = float(((y - y.mean()) ** 2).sum())
     tss_w = float(yd @ yd)
-    k_fe = fe_dof(fe_codes)
-    n_clusters = None
-    if vcov == "cluster":
-        if cluster is None:
-            raise ValueError("cluster codes required for vcov='cluster'")
-        nested = [c for c in fe_codes if is_nested(c, cluster)]
-        dof_k = k + k_fe - sum(int(c.max()) + 1 for c in nested) + len(nested)
-        g = int(cluster.max()) + 1
-        n_clusters = g
-        adj = g / (g - 1) * (n - 1) / (n - dof_k)
-        v = adj * _sandwich(xd, u, bread, cluster)
-        df_t = g - 1
-    elif vcov == "hc1":
-        dof_k = k + k_fe
-        v = n / (n - dof_k) * _sandwich(xd, u, bread, np.arange(n))
-        df_t = n - dof_k
-    elif vcov == "iid":
-        dof_k = k + k_fe
-        v = rss / (n - dof_k) * bread
-        df_t = n - dof_k
-    else:
-        raise InputError(f"unknown vcov {vcov!r}; use 'cluster', 'hc1' or 'iid'")
+    v, df_t, dof_k, n_clusters = covariance(xd, u, bread, fe_codes, cluster=cluster,
+                                            vcov=vcov)
     return FEOLSResult(
         names=names or [f"x{i}" for i in range(k)],
         coef=beta,
@@ -157,6 +181,39 @@ def fe_ols_arrays(
         n_clusters=n_clusters,
         dof_k=int(dof_k),
     )
+
+
+@dataclass(frozen=True)
+class Sample:
+    """Complete rows of a regression, with fixed-effect and cluster codes."""
+
+    frame: pd.DataFrame
+    fe_codes: list[np.ndarray]
+    cluster: np.ndarray | None
+    n_singletons_dropped: int
+
+
+def estimation_sample(data: pd.DataFrame, variables: list[str], fe: list[str], *,
+                      cluster: str | None, vcov: VcovType, drop_singleton_fe: bool) -> Sample:
+    """Listwise deletion over ``variables``, fixed effects and cluster; singletons dropped."""
+    cols = [*variables, *fe] + ([cluster] if vcov == "cluster" and cluster else [])
+    cols = list(dict.fromkeys(cols))
+    missing_cols = [c for c in cols if c not in data.columns]
+    if missing_cols:
+        raise InputError(f"column(s) {missing_cols} needed for the regression are not in the panel")
+    sub = data[cols].dropna()
+    if len(sub) < len(variables) + 2:
+        raise InputError(f"too few complete rows ({len(sub)}) for a regression on {variables}")
+    fe_c = [codes(sub[f]) for f in fe]
+    n_single = 0
+    if drop_singleton_fe and fe_c:
+        keep = drop_singletons(fe_c)
+        n_single = int((~keep).sum())
+        if n_single:
+            sub = sub.loc[keep]
+            fe_c = [codes(sub[f]) for f in fe]
+    cl = codes(sub[cluster]) if vcov == "cluster" and cluster else None
+    return Sample(sub, fe_c, cl, n_single)
 
 
 def fe_ols(
@@ -180,27 +237,8 @@ def fe_ols(
     vcov : ``"cluster"`` (default), ``"hc1"`` or ``"iid"``.
     drop_singleton_fe : drop singleton fixed-effect levels first (reghdfe / pyfixest default).
     """
-    cols = [y, *x, *fe] + ([cluster] if vcov == "cluster" and cluster else [])
-    missing_cols = [c for c in dict.fromkeys(cols) if c not in data.columns]
-    if missing_cols:
-        raise InputError(f"column(s) {missing_cols} needed for the regression are not in the panel")
-    sub = data[list(dict.fromkeys(cols))].dropna()
-    if len(sub) < len(x) + 2:
-        raise InputError(f"too few complete rows ({len(sub)}) to regress {y} on {x}")
-    fe_c = [codes(sub[f]) for f in fe]
-    n_single = 0
-    if drop_singleton_fe and fe_c:
-        keep = drop_singletons(fe_c)
-        n_single = int((~keep).sum())
-        if n_single:
-            sub = sub.loc[keep]
-            fe_c = [codes(sub[f]) for f in fe]
-    res = fe_ols_arrays(
-        sub[y].to_numpy(float),
-        sub[x].to_numpy(float),
-        fe_c,
-        cluster=codes(sub[cluster]) if vcov == "cluster" else None,
-        vcov=vcov,
-        names=list(x),
-    )
-    return replace(res, n_singletons_dropped=n_single)
+    s = estimation_sample(data, [y, *x], fe, cluster=cluster, vcov=vcov,
+                          drop_singleton_fe=drop_singleton_fe)
+    res = fe_ols_arrays(s.frame[y].to_numpy(float), s.frame[x].to_numpy(float), s.fe_codes,
+                        cluster=s.cluster, vcov=vcov, names=list(x))
+    return replace(res, n_singletons_dropped=s.n_singletons_dropped)

@@ -42,19 +42,29 @@ def design_lines(data: StudyData) -> list[str]:
 
 
 def estimates_lines(est: pd.DataFrame) -> list[str]:
-    main = est[est["estimand"].str.startswith("att")]
+    """Headline rows: effects on the outcome, indirect effects, and the tests."""
+    keep = ((est["outcome"] == "y") & est["estimand"].str.match(r"(att|indirect)")) | (
+        est["method"] == "iv_first_stage")
     lines = []
-    for r in main.itertuples():
+    for r in est[keep].itertuples():
         level = int(round(100 * r.ci_level))
+        extra = ""
+        if r.method == "placebo":
+            extra = f"  permutation p={_fmt(r.p_value, 3)} (actual {_fmt(r.actual_estimate)})"
+        elif r.method.startswith("iv_"):
+            extra = f"  first-stage F={r.first_stage_F:.1f}"
         lines.append(
-            f"  {r.method:<16} {r.estimand:<10} {_fmt(r.estimate)} (se {_fmt(r.std_error)})  "
-            f"{level}% CI [{_fmt(r.ci_lower)}, {_fmt(r.ci_upper)}]  n={r.n_obs}"
+            f"  {r.method:<20} {r.estimand:<26} {_fmt(r.estimate)} (se {_fmt(r.std_error)})  "
+            f"{level}% CI [{_fmt(r.ci_lower)}, {_fmt(r.ci_upper)}]  n={r.n_obs}{extra}"
         )
+    for r in est[est["estimand"] == "pretrend_wald"].itertuples():
+        lines.append(f"  pre-trend test (event study): F({int(r.df1)}, {int(r.df2)}) = "
+                     f"{_fmt(r.statistic, 2)}, p = {_fmt(r.p_value, 3)}")
     return lines
 
 
 def render_summary(data: StudyData, est: pd.DataFrame, out_dir: Path, files: list[str],
-                   convention: str) -> str:
+                   convention: str, skipped: list[str] | None = None) -> str:
     """Plain-text summary of one run."""
     lines = [RULE, f"bayes_resil run: {out_dir}", RULE]
     if data.simulated:
@@ -64,6 +74,7 @@ def render_summary(data: StudyData, est: pd.DataFrame, out_dir: Path, files: lis
               f"Estimates ({convention}):", *estimates_lines(est)]
     if data.truth is not None:
         att = data.truth.query("estimand == 'att' and outcome == 'y'")["true_effect"].iloc[0]
-        lines += [f"  true ATT (simulation)             {_fmt(att)}"]
+        lines += [f"  {'true ATT (simulation)':<47} {_fmt(att)}"]
+    lines += [f"Skipped: {s}" for s in skipped or []]
     lines += ["", "Files: " + ", ".join(files), RULE]
     return "\n".join(lines) + "\n"

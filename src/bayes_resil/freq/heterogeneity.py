@@ -1,0 +1,64 @@
+"""Heterogeneity (the paper's Table 5): subsample TWFE DIDs and the pooled interaction model.
+
+* by region: each region's units (treated and controls of that region), ``att[<region>]``,
+  ``method=twfe_subsample``;
+* by cohort group: the units of the listed cohorts plus the never-treated, e.g.
+  ``att[batches=1-2]``, ``method=twfe_subsample``;
+* pooled interaction: one regression with ``d x 1[region = r]`` for every region,
+  ``method=twfe_interaction``: the OLS analogue of the hierarchical region model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+from ..estimates import Estimate, from_fe_ols
+from ..ols import fe_ols
+from ..study import StudyData
+
+
+def heterogeneity(data: StudyData, cfg: Mapping, controls: list[str], *, level: float,
+                  vcov: str, cluster: str, drop_singletons: bool, tag: str
+                  ) -> tuple[list[Estimate], list[str]]:
+    rows, skipped = [], []
+    p = data.panel
+    kw = dict(cluster=cluster, vcov=vcov, drop_singleton_fe=drop_singletons)
+    x = ["d", *controls]
+    region = cfg.get("region", "region")
+    if region and region in p.columns:
+        levels = sorted(p[region].dropna().unique(), key=str)
+        for r in levels:
+            sub = p[p[region] == r]
+            if sub.loc[sub["d"] == 1].empty or sub["cohort"].notna().all():
+                skipped.append(f"att[{r}]: no treated or no never-treated units in {r}")
+                continue
+            res = fe_ols(sub, "y", x, ["unit", "time"], **kw)
+            rows.append(from_fe_ols(res, "d", estimand=f"att[{r}]", method="twfe_subsample",
+                                    level=level, data_source=tag,
+                                    note=f"units with {region} = {r}"))
+        inter = pd.DataFrame({f"d:{r}": (p["d"] * (p[region] == r)).astype(int)
+                              for r in levels}, index=p.index)
+        inter = inter.loc[:, inter.sum() > 0]
+        frame = pd.concat([p, inter], axis=1)
+        res = fe_ols(frame, "y", [*inter.columns, *controls], ["unit", "time"], **kw)
+        for term in inter.columns:
+            rows.append(from_fe_ols(res, term, estimand=f"att[{term[2:]}]",
+                                    method="twfe_interaction", level=level, data_source=tag,
+                                    note="pooled regression with region x d terms"))
+    else:
+        skipped.append(f"heterogeneity by region: no column {region!r} in the panel")
+    groups = dict(cfg.get("cohort_groups") or {})
+    have = set(p["cohort"].dropna().astype(int))
+    for label, cohorts in groups.items():
+        cohorts = [int(c) for c in cohorts]
+        if not set(cohorts) & have:
+            skipped.append(f"att[{label}]: none of the cohorts {cohorts} is in the panel")
+            continue
+        sub = p[p["cohort"].isna() | p["cohort"].isin(cohorts)]
+        res = fe_ols(sub, "y", x, ["unit", "time"], **kw)
+        rows.append(from_fe_ols(res, "d", estimand=f"att[{label}]", method="twfe_subsample",
+                                level=level, data_source=tag,
+                                note=f"cohorts {cohorts} and the never-treated units"))
+    return rows, skipped
