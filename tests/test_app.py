@@ -29,7 +29,8 @@ def cli(*args: str, cwd: Path | None = None, env: dict | None = None):
 @pytest.fixture(scope="module")
 def default_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "default"
-    proc = cli(f"hydra.run.dir={out}")
+    # the default run (model=hetero_region, freq=paper) with the smoke sampler, for speed
+    proc = cli(f"hydra.run.dir={out}", "sampler=smoke")
     assert proc.returncode == 0, proc.stderr
     return out, proc
 
@@ -38,7 +39,9 @@ def test_default_run_writes_the_contract(default_run):
     out, proc = default_run
     for name in ("panel.csv", "truth.csv", "index_weights.csv", "estimates.csv", "summary.txt",
                  ".hydra/config.yaml", "placebo_draws.csv", "tables/tables.md",
-                 "tables/table4_iv.tex", "figures/event_study.png", "figures/placebo.svg"):
+                 "tables/table4_iv.tex", "figures/event_study.png", "figures/placebo.svg",
+                 "posterior.nc", "diagnostics.csv", "comparison.csv", "psense.csv",
+                 "figures/shrinkage.png"):
         assert (out / name).is_file(), name
     est = pd.read_csv(out / "estimates.csv")
     assert set(REQUIRED) <= set(est.columns)
@@ -55,6 +58,9 @@ def test_default_run_writes_the_contract(default_run):
     assert "SIMULATED" in summary and "SIMULATED" in proc.stdout
     assert (panel["data_source"] == "simulated").all()
     assert (est["data_source"] == "simulated").all()
+    assert {"bayes_hetero_region", "twfe_interaction"} <= set(est["method"])
+    # the smoke sampler cannot pass the thresholds: the summary says so where nobody misses it
+    assert summary.splitlines()[3].startswith("!!! WARNING: MCMC diagnostics FAILED")
     for name in ("truth.csv", "index_weights.csv"):
         assert (pd.read_csv(out / name)["data_source"] == "simulated").all()
     assert not list(out.glob(".*.tmp"))  # no temp files left behind
@@ -68,7 +74,8 @@ def test_user_csv_run_with_column_map(tmp_path):
     proc = cli(f"hydra.run.dir={out}", "data=file", f"data.path='{path}'",
                "data.columns.unit=firm", "data.columns.time=year",
                "data.columns.cohort=first_treat", "data.columns.outcome=sales",
-               "data.columns.controls=[x1,x2]")
+               "data.columns.controls=[x1,x2]", "freq=baseline", "model=hetero_batch",
+               "sampler=smoke")
     assert proc.returncode == 0, proc.stderr
     assert "SIMULATED" not in proc.stdout
     est = pd.read_csv(out / "estimates.csv").set_index(["method", "estimand"])
@@ -78,6 +85,9 @@ def test_user_csv_run_with_column_map(tmp_path):
         float(ref.coef()["d"]), rel=1e-8)
     assert est.loc[("twfe_controls", "att"), "n_obs"] == ref._N
     assert not (out / "truth.csv").exists()
+    # the Bayesian cohort model ran on the user's cohorts (2004, 2006)
+    assert {"att[cohort=2004]", "att[cohort=2006]"} <= set(
+        est.loc["bayes_hetero_batch"].index)
 
 
 def test_paper_suite_on_a_user_panel_skips_what_is_missing(tmp_path):
@@ -89,7 +99,7 @@ def test_paper_suite_on_a_user_panel_skips_what_is_missing(tmp_path):
                "data.columns.unit=firm", "data.columns.time=year",
                "data.columns.cohort=first_treat", "data.columns.outcome=sales",
                "data.columns.controls=[x1,x2]", "freq=paper", "freq.placebo.permutations=50",
-               "freq.event_study.window=[-3,3]")
+               "freq.event_study.window=[-3,3]", "model=none")
     assert proc.returncode == 0, proc.stderr
     est = pd.read_csv(out / "estimates.csv")
     assert {"twfe", "twfe_controls", "event_study", "placebo", "robust_winsorize"} <= set(
@@ -108,19 +118,28 @@ def test_bad_input_exits_2_with_a_message_not_a_traceback(tmp_path):
     path = tmp_path / "p.csv"
     df.to_csv(path, index=False)
     proc = cli(f"hydra.run.dir={tmp_path / 'r'}", "data=file", f"data.path={path}",
-               "data.columns.unit=city")
+               "data.columns.unit=city", "model=none")
     assert proc.returncode == 2
     assert "data.columns.unit = 'city'" in proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
 
 
+def test_strict_sampler_exits_non_zero_after_writing_everything(tmp_path):
+    out = tmp_path / "run"
+    proc = cli(f"hydra.run.dir={out}", "model=twfe", "freq=baseline", "sampler=smoke",
+               "sampler.tune=5", "sampler.draws=30", "sampler.strict=true")
+    assert proc.returncode == 3, proc.stderr
+    assert "diagnostics failed" in proc.stderr
+    assert (out / "posterior.nc").is_file() and (out / "summary.txt").is_file()
+
+
 def test_runs_never_share_a_directory_and_never_overwrite(tmp_path):
-    a = cli(cwd=tmp_path)
-    b = cli(cwd=tmp_path)
+    a = cli("model=none", cwd=tmp_path)
+    b = cli("model=none", cwd=tmp_path)
     assert a.returncode == b.returncode == 0, a.stderr + b.stderr
     runs = sorted(p.parent for p in tmp_path.glob("outputs/*/*/estimates.csv"))
     assert len(runs) == 2 and runs[0] != runs[1]
-    again = cli(f"hydra.run.dir={runs[0]}")
+    again = cli(f"hydra.run.dir={runs[0]}", "model=none")
     assert again.returncode == 2 and "refusing to overwrite" in again.stderr
 
 
@@ -168,6 +187,7 @@ def test_wheel_ships_configs_and_design_data(tmp_path):
     expected = expected - {"bayes_resil"} | {"bayes_resil.conf"}
     assert set(found) == expected
     assert all(f.startswith(str(site)) for f in found.values()), found
-    proc = cli(f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path, env=env)
+    proc = cli(f"hydra.run.dir={tmp_path / 'run'}", "model=twfe", "sampler=smoke",
+               "freq=baseline", cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr
     assert np.isfinite(pd.read_csv(tmp_path / "run" / "estimates.csv")["estimate"]).all()

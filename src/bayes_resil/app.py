@@ -18,8 +18,9 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
+from .bayes.run import run_bayes
 from .design import published_tables
-from .errors import InputError
+from .errors import DiagnosticsFailed, InputError
 from .estimates import to_frame
 from .freq.suite import FreqResults, run_freq
 from .outputs import write_csv, write_text
@@ -101,13 +102,25 @@ def run(cfg: DictConfig, out_dir: str | Path) -> Path:
     write_csv(est, out / "estimates.csv")
     files.append("estimates.csv")
     files += _write_freq_extras(data, freq, est, out)
-    log.info("[3/3] Bayesian step: model=%s (none: skipped)", cfg.model.name)
+    bayes = None
+    if cfg.model.name == "none":
+        log.info("[3/3] Bayesian step skipped (model=none)")
+    else:
+        log.info("[3/3] Bayesian model=%s prior=%s sampler=%s", cfg.model.name, cfg.prior.name,
+                 cfg.sampler.name)
+        bayes = run_bayes(data, cfg, est, out, level=level)
+        est = to_frame(freq.rows + bayes.ols_rows + bayes.rows)
+        write_csv(est, out / "estimates.csv")
+        files += bayes.files
     convention = CONVENTION[cfg.freq.vcov].format(cluster=cfg.freq.get("cluster", "unit"))
     text = render_summary(data, est, out, [*files, "summary.txt", ".hydra/"], convention,
-                          skipped=freq.skipped)
+                          skipped=freq.skipped, bayes=bayes)
     text += f"Finished in {time.perf_counter() - t0:.1f} s.\n"
     write_text(text, out / "summary.txt")
     print(text, end="")
+    if bayes is not None and not bayes.diagnostics.passed and cfg.sampler.get("strict", False):
+        raise DiagnosticsFailed("sampler.strict=true and the diagnostics failed: "
+                                + "; ".join(bayes.diagnostics.failures))
     return out
 
 
@@ -116,7 +129,7 @@ def _entry(cfg: DictConfig) -> None:
     out_dir = HydraConfig.get().runtime.output_dir
     try:
         run(cfg, out_dir)
-    except InputError as exc:
+    except (InputError, DiagnosticsFailed) as exc:
         print(f"\nbayes_resil: error: {exc}\n(run directory: {out_dir})", file=sys.stderr)
         sys.exit(exc.exit_code)
 

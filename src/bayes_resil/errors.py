@@ -11,3 +11,12 @@ class InputError(Exception):
     """
 
     exit_code = 2
+
+
+class DiagnosticsFailed(Exception):
+    """MCMC diagnostics failed their thresholds and ``sampler.strict=true`` was asked for.
+
+    Everything has been written already; the app exits with status 3.
+    """
+
+    exit_code = 3

@@ -43,8 +43,8 @@ def design_lines(data: StudyData) -> list[str]:
 
 def estimates_lines(est: pd.DataFrame) -> list[str]:
     """Headline rows: effects on the outcome, indirect effects, and the tests."""
-    keep = ((est["outcome"] == "y") & est["estimand"].str.match(r"(att|indirect)")) | (
-        est["method"] == "iv_first_stage")
+    keep = (((est["outcome"] == "y") & est["estimand"].str.match(r"(att|indirect)"))
+            | (est["method"] == "iv_first_stage")) & ~est["method"].str.startswith("bayes_")
     lines = []
     for r in est[keep].itertuples():
         level = int(round(100 * r.ci_level))
@@ -63,10 +63,39 @@ def estimates_lines(est: pd.DataFrame) -> list[str]:
     return lines
 
 
+def bayes_lines(bayes) -> list[str]:
+    """The Bayesian block, with a failed-diagnostics banner nobody can miss."""
+    diag = bayes.diagnostics
+    name = bayes.built.name
+    lines = []
+    if not diag.passed:
+        lines += ["!" * 78, f"!!! MCMC DIAGNOSTICS FAILED for model={name}: do not trust these "
+                  "posterior summaries", *[f"!!!   - {f}" for f in diag.failures], "!" * 78]
+    lines.append(f"Bayesian model {name} ({'; '.join(bayes.built.notes)}): sampling "
+                 f"{bayes.timings.get('sampling_wall', float('nan')):.1f} s, divergences "
+                 f"{diag.divergences}, min BFMI {diag.bfmi_min:.2f}, diagnostics "
+                 f"{'passed' if diag.passed else 'FAILED'}")
+    eff = diag.table[diag.table["is_effect"]]
+    if len(eff):
+        lines.append(f"  effect parameters: max R-hat {eff['r_hat'].max():.3f}, min bulk ESS "
+                     f"{eff['ess_bulk'].min():.0f}, min tail ESS {eff['ess_tail'].min():.0f}")
+    for r in bayes.rows[:12]:
+        level = int(round(100 * r.ci_level))
+        lines.append(f"  {r.method:<20} {r.estimand:<26} {_fmt(r.estimate)} (sd "
+                     f"{_fmt(r.std_error)})  {level}% CrI [{_fmt(r.ci_lower)}, "
+                     f"{_fmt(r.ci_upper)}]  P(>0)={r.extra['prob_positive']:.3f}")
+    if len(bayes.rows) > 12:
+        lines.append(f"  ... {len(bayes.rows) - 12} more rows in estimates.csv")
+    return lines
+
+
 def render_summary(data: StudyData, est: pd.DataFrame, out_dir: Path, files: list[str],
-                   convention: str, skipped: list[str] | None = None) -> str:
+                   convention: str, skipped: list[str] | None = None, bayes=None) -> str:
     """Plain-text summary of one run."""
     lines = [RULE, f"bayes_resil run: {out_dir}", RULE]
+    if bayes is not None and not bayes.diagnostics.passed:
+        lines += [f"!!! WARNING: MCMC diagnostics FAILED ({len(bayes.diagnostics.failures)} "
+                  "check(s)); details below !!!"]
     if data.simulated:
         lines += ["*** THESE DATA ARE SIMULATED (real design, simulated outcomes with known "
                   "true effects). ***"]
@@ -76,5 +105,7 @@ def render_summary(data: StudyData, est: pd.DataFrame, out_dir: Path, files: lis
         att = data.truth.query("estimand == 'att' and outcome == 'y'")["true_effect"].iloc[0]
         lines += [f"  {'true ATT (simulation)':<47} {_fmt(att)}"]
     lines += [f"Skipped: {s}" for s in skipped or []]
+    if bayes is not None:
+        lines += ["", *bayes_lines(bayes)]
     lines += ["", "Files: " + ", ".join(files), RULE]
     return "\n".join(lines) + "\n"

@@ -19,6 +19,33 @@ from ..ols import fe_ols
 from ..study import StudyData
 
 
+def cohort_effects(data: StudyData, controls: list[str], *, level: float, vcov: str,
+                   cluster: str, drop_singletons: bool, tag: str) -> list[Estimate]:
+    """OLS analogues of the cohort (batch) model: the pooled ``d x 1[cohort = g]`` regression
+    (``method=twfe_interaction_cohort``) and each cohort with the never-treated units
+    (``method=twfe_subsample_cohort``), estimands ``att[cohort=g]``."""
+    p = data.panel
+    kw = dict(cluster=cluster, vcov=vcov, drop_singleton_fe=drop_singletons)
+    cohorts = sorted(int(c) for c in p["cohort"].dropna().unique())
+    inter = pd.DataFrame({f"d:{g}": (p["d"] * (p["cohort"] == g).fillna(False)).astype(int)
+                          for g in cohorts}, index=p.index)
+    inter = inter.loc[:, inter.sum() > 0]
+    res = fe_ols(pd.concat([p, inter], axis=1), "y", [*inter.columns, *controls],
+                 ["unit", "time"], **kw)
+    rows = [from_fe_ols(res, term, estimand=f"att[cohort={term[2:]}]",
+                        method="twfe_interaction_cohort", level=level, data_source=tag,
+                        note="pooled regression with cohort x d terms") for term in inter.columns]
+    for g in cohorts:
+        sub = p[p["cohort"].isna() | (p["cohort"] == g)]
+        if sub["cohort"].isna().all() or not sub["cohort"].isna().any():
+            continue
+        res = fe_ols(sub, "y", ["d", *controls], ["unit", "time"], **kw)
+        rows.append(from_fe_ols(res, "d", estimand=f"att[cohort={g}]",
+                                method="twfe_subsample_cohort", level=level, data_source=tag,
+                                note=f"cohort {g} and the never-treated units"))
+    return rows
+
+
 def heterogeneity(data: StudyData, cfg: Mapping, controls: list[str], *, level: float,
                   vcov: str, cluster: str, drop_singletons: bool, tag: str
                   ) -> tuple[list[Estimate], list[str]]:

@@ -1,0 +1,1 @@
+"""Hierarchical Bayesian DID models: data, priors, model builders, sampling, diagnostics."""

@@ -1,0 +1,109 @@
+"""The shared two-way panel skeleton of every model: unit levels, time effects, controls.
+
+``y_it = a_i + g_t + x_it' b + D_it' theta + e_it`` with
+
+* unit levels ``a_i ~ Normal(alpha, sigma_u)`` partially pooled (hierarchical normal);
+* time effects ``g_t`` zero-sum normal with a fixed wide scale (prior ``time_effect``): in
+  effect fixed time effects. A learned scale shrank them by ~1% toward zero, and since
+  treatment is more common in later (higher) years that shrinkage leaked into the effect;
+* treatment design ``D`` (one column per effect parameter ``theta``, built by each model).
+
+Correlated random effects (Mundlak 1978): the unit levels may depend on the units' means of the
+treatment design and of the controls, ``a_i ~ Normal(alpha + Dbar_i' eta_D + xbar_i' eta_x,
+sigma_u)`` with free coefficients ``eta``. Without these terms the hierarchical unit effects are
+"random effects" assumed independent of treatment, and the between-unit contrast (treated
+cities are larger) leaks into ``theta``: on the default panel the TWFE effect moved from the OLS
+0.0281 to 0.0312 (2 posterior sd). With them, ``theta`` and ``b`` are identified from
+within-unit variation only, as in the fixed-effects DID, while the unit effects stay partially
+pooled.
+
+Parametrisation (recorded in ARCHITECTURE.md): the unit levels are *centred* (each city has 13
+observations, so the likelihood pins them down and the centred form mixes best), and the
+likelihood uses the within-unit deviations ``x - xbar_i``, ``D - Dbar_i`` (the unit means are
+absorbed by the Mundlak terms). This removes the ridge between ``theta``/``b`` and the unit
+levels; on the default panel it raised the bulk ESS of the region effects from ~600 to ~6000
+and of ``unit_sd`` from ~50-200 to ~4000, with no divergences.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+
+from ..errors import InputError
+from .data import ModelData
+from .priors import PriorSet
+
+
+def panel_mean(md: ModelData, priors: PriorSet, theta, design: np.ndarray, *,
+               prefix: str = "") -> pt.TensorVariable:
+    """Linear predictor of the skeleton (inside a ``pm.Model`` with coords from ``md``)."""
+    alpha = priors("intercept", f"{prefix}intercept")
+    sigma_u = priors("unit_sd", f"{prefix}unit_sd")
+    time_effect = priors("time_effect", f"{prefix}time_effect", dims="time")
+    d_bar, d_within = md.unit_split(design)
+    # unit means of the treatment design and, for unbalanced panels, of the period dummies
+    # (Wooldridge 2021: with them the two-way Mundlak model reproduces the FE estimator)
+    t_bar, _ = md.unit_split(np.eye(len(md.coords["time"]))[md.time][:, 1:])
+    means = np.column_stack([d_bar, t_bar])
+    means = means[:, means.std(axis=0) > 1e-12]
+    eta_d = priors("mundlak", f"{prefix}mundlak_d", shape=means.shape[1])
+    level_mean = alpha + pt.dot(_scaled(means), eta_d)
+    mu = time_effect[md.time] + pt.dot(d_within, theta)
+    if md.x.shape[1]:
+        beta = priors("beta", f"{prefix}beta", dims="control")
+        x_bar, x_within = md.unit_split(md.x)
+        eta_x = priors("mundlak", f"{prefix}mundlak_x", dims="control")
+        level_mean = level_mean + pt.dot(_scaled(x_bar), eta_x)
+        mu = mu + pt.dot(x_within, beta)
+    unit_level = pm.Normal(f"{prefix}unit_level", level_mean, sigma_u, dims="unit")
+    return mu + unit_level[md.unit]
+
+
+def previous_rows(md: ModelData) -> tuple[np.ndarray, np.ndarray]:
+    """Index of each row's previous observation of the same unit (-1 if none) and the gap in
+    periods to it (0 if none)."""
+    order = np.lexsort((md.time, md.unit))
+    prev = np.full(md.n, -1, dtype=np.int64)
+    gap = np.zeros(md.n, dtype=np.int64)
+    same = md.unit[order][1:] == md.unit[order][:-1]
+    prev[order[1:][same]] = order[:-1][same]
+    gap[order[1:][same]] = (md.time[order][1:] - md.time[order][:-1])[same]
+    return prev, gap
+
+
+def likelihood(md: ModelData, priors: PriorSet, mu, cfg, *, name: str = "y",
+               observed: np.ndarray | None = None, prefix: str = "") -> None:
+    """Normal likelihood with iid errors or, with ``model.errors=ar1``, errors
+    following an AR(1) within each unit.
+
+    AR(1): innovations sd ``s`` and autocorrelation ``rho``; a unit's first observation has the
+    stationary variance ``s^2 / (1 - rho^2)``, and an observation ``k`` periods after the
+    previous one has mean ``rho^k e_prev`` and variance ``s^2 (1 - rho^2k) / (1 - rho^2)``.
+    Serial correlation is why clustered standard errors exist; an iid likelihood ignores it and
+    gives intervals several times too narrow on panels like the default one.
+    """
+    y = md.y if observed is None else observed
+    sigma = priors("noise_sd", f"{prefix}sigma")
+    errors = str(cfg.get("errors", "iid"))
+    if errors == "iid":
+        pm.Normal(name, mu, sigma, observed=y, dims="obs")
+        return
+    if errors != "ar1":
+        raise InputError(f"model.errors={errors!r}; use ar1 or iid")
+    prev, gap = previous_rows(md)
+    has = prev >= 0
+    rho = pm.Uniform(f"{prefix}rho_ar", -0.99, 0.99)
+    resid_prev = (y - mu)[np.where(has, prev, 0)]
+    rho_k = rho ** np.maximum(gap, 1)
+    mean = mu + pt.where(has, rho_k * resid_prev, 0.0)
+    var_ratio = pt.where(has, (1 - rho_k**2) / (1 - rho**2), 1 / (1 - rho**2))
+    pm.Normal(name, mean, sigma * pt.sqrt(var_ratio), observed=y, dims="obs")
+
+
+def _scaled(a: np.ndarray) -> np.ndarray:
+    """Columns centred and scaled to unit sd (constant columns left at 0): keeps the Mundlak
+    coefficients on the outcome-sd scale of their prior."""
+    sd = a.std(axis=0)
+    return (a - a.mean(axis=0)) / np.where(sd > 0, sd, 1.0)

@@ -1,0 +1,108 @@
+"""Posterior estimates in the shared row contract, and the posterior-vs-OLS comparison."""
+
+from __future__ import annotations
+
+import arviz_stats as azs
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ..estimates import Estimate
+from .models import BuiltModel
+
+
+def estimand_draws(idata: xr.DataTree, built: BuiltModel) -> dict[str, xr.DataArray]:
+    return built.estimands(idata["posterior"].to_dataset())
+
+
+def posterior_rows(draws: dict[str, xr.DataArray], built: BuiltModel, *, level: float,
+                   tag: str) -> list[Estimate]:
+    """``method=bayes_<model>`` rows: posterior mean, sd, equal-tailed interval, P(> 0)."""
+    rows = []
+    alpha = 1 - level
+    outcome_of = {k: v[2] for k, v in built.comparators.items()}
+    for name, da in draws.items():
+        v = np.asarray(da).reshape(-1)
+        lo, hi = np.quantile(v, [alpha / 2, 1 - alpha / 2])
+        arr = np.asarray(da)
+        rhat = float(azs.rhat(arr, chain_axis=0, draw_axis=1)) if arr.ndim == 2 else np.nan
+        ess = float(azs.ess(arr, chain_axis=0, draw_axis=1)) if arr.ndim == 2 else np.nan
+        const = bool(np.ptp(v) == 0)
+        rows.append(Estimate(
+            estimand=name, method=f"bayes_{built.name}", estimate=float(v.mean()),
+            std_error=float(v.std(ddof=1)), ci_lower=float(lo), ci_upper=float(hi),
+            n_obs=built.md.n, outcome=outcome_of.get(name, "y"), ci_level=level,
+            vcov="posterior", data_source=tag,
+            note="fixed at 0 (reference period)" if const else "",
+            extra={"prob_positive": float((v > 0).mean()), "r_hat": np.nan if const else rhat,
+                   "ess_bulk": np.nan if const else ess},
+        ))
+    return rows
+
+
+def comparison(built: BuiltModel, est: pd.DataFrame, truth: pd.DataFrame | None,
+               pooled_mean: float | None = None) -> pd.DataFrame:
+    """One row per estimand of the model with an OLS counterpart: OLS estimate and CI beside
+    the posterior, the difference in OLS-SE units, the interval-width ratio, the shrinkage
+    factor of partially pooled effects (share of the way from the unpooled subsample OLS to
+    the pooled mean), and the truth when the data are simulated."""
+    bayes = est[est["method"] == f"bayes_{built.name}"].set_index("estimand")
+    records = []
+    for name, (method, ols_estimand, outcome) in built.comparators.items():
+        if name not in bayes.index:
+            continue
+        ols = est[(est["method"] == method) & (est["estimand"] == ols_estimand)
+                  & (est["outcome"] == outcome)]
+        if ols.empty:  # only estimands present in both
+            continue
+        b = bayes.loc[name]
+        rec = {"estimand": name, "outcome": outcome, "bayes_method": f"bayes_{built.name}",
+               "posterior_mean": b["estimate"], "posterior_sd": b["std_error"],
+               "posterior_lower": b["ci_lower"], "posterior_upper": b["ci_upper"],
+               "prob_positive": b["prob_positive"], "ols_method": method}
+        o = ols.iloc[0]
+        rec |= {"ols_estimate": o["estimate"], "ols_se": o["std_error"],
+                "ols_lower": o["ci_lower"], "ols_upper": o["ci_upper"]}
+        se = o["std_error"]
+        rec["diff_in_ols_se"] = (b["estimate"] - o["estimate"]) / se if se > 0 else np.nan
+        width = o["ci_upper"] - o["ci_lower"]
+        rec["width_ratio"] = ((b["ci_upper"] - b["ci_lower"]) / width if width > 0
+                              else np.nan)
+        if name in built.unpooled:
+            m, e = built.unpooled[name]
+            un = est[(est["method"] == m) & (est["estimand"] == e)]
+            if len(un):
+                rec["unpooled_method"] = m
+                rec["unpooled_estimate"] = un["estimate"].iloc[0]
+                rec["unpooled_se"] = un["std_error"].iloc[0]
+        records.append(rec)
+    table = pd.DataFrame.from_records(records)
+    if table.empty:
+        return table
+    if pooled_mean is not None and "unpooled_estimate" in table.columns:
+        table["pooled_mean"] = pooled_mean
+        gap = table["unpooled_estimate"] - pooled_mean
+        with np.errstate(divide="ignore", invalid="ignore"):
+            table["shrinkage_factor"] = np.where(
+                gap.abs() > 0, (table["unpooled_estimate"] - table["posterior_mean"]) / gap,
+                np.nan)
+    if truth is not None:
+        keys = [_truth_key(e, o) for e, o in zip(table["estimand"], table["outcome"],
+                                                 strict=True)]
+        lookup = truth.set_index(["estimand", "outcome"])["true_effect"]
+        table["true_effect"] = [lookup.get(k, np.nan) for k in keys]
+        if "true_effect" in table.columns:
+            table["posterior_covers_truth"] = ((table["posterior_lower"] <= table["true_effect"])
+                                               & (table["true_effect"]
+                                                  <= table["posterior_upper"]))
+            if "ols_lower" in table.columns:
+                table["ols_covers_truth"] = ((table["ols_lower"] <= table["true_effect"])
+                                             & (table["true_effect"] <= table["ols_upper"]))
+    return table
+
+
+def _truth_key(estimand: str, outcome: str) -> tuple[str, str]:
+    """(estimand, outcome) of the truth table that an estimand targets."""
+    if estimand.startswith("a_path["):
+        return "att", estimand[7:-1]
+    return estimand, outcome
