@@ -15,7 +15,6 @@ from bayes_resil.bayes.models import BUILDERS
 from bayes_resil.bayes.priors import PriorSet
 from bayes_resil.bayes.run import run_bayes
 from bayes_resil.bayes.sampling import prior_predictive, sample
-from bayes_resil.bayes.skeleton import previous_rows
 from bayes_resil.errors import InputError
 from bayes_resil.estimates import to_frame
 from bayes_resil.freq.baseline import baseline_twfe
@@ -72,19 +71,6 @@ def test_every_prior_set_defines_every_prior():
 
 
 # --- skeleton --------------------------------------------------------------------------------
-
-
-def test_previous_rows_find_the_same_units_earlier_period(study):
-    md = model_data(study, list(study.controls))
-    prev, gap = previous_rows(md)
-    f = md.frame
-    for i in np.random.default_rng(0).choice(md.n, 200, replace=False):
-        earlier = f[(f["unit"] == f.at[i, "unit"]) & (f["time"] < f.at[i, "time"])]
-        if earlier.empty:
-            assert prev[i] == -1 and gap[i] == 0
-        else:
-            j = earlier["time"].idxmax()
-            assert prev[i] == j and gap[i] == f.at[i, "time"] - f.at[j, "time"]
 
 
 @pytest.fixture(scope="module")

@@ -80,12 +80,18 @@ def comparison(built: BuiltModel, est: pd.DataFrame, truth: pd.DataFrame | None,
     if table.empty:
         return table
     if pooled_mean is not None and "unpooled_estimate" in table.columns:
+        # share of the way from an unpooled estimate to the pooled mean that the posterior
+        # moved: against the no-pooling OLS of the same specification (the interaction
+        # regression, ``shrinkage_factor``) and against the subsample OLS (which also lets
+        # year effects and control slopes differ by group, ``shrinkage_vs_subsample``)
         table["pooled_mean"] = pooled_mean
-        gap = table["unpooled_estimate"] - pooled_mean
+        grouped = table["unpooled_estimate"].notna()
         with np.errstate(divide="ignore", invalid="ignore"):
-            table["shrinkage_factor"] = np.where(
-                gap.abs() > 0, (table["unpooled_estimate"] - table["posterior_mean"]) / gap,
-                np.nan)
+            for col, ref in (("shrinkage_factor", "ols_estimate"),
+                             ("shrinkage_vs_subsample", "unpooled_estimate")):
+                gap = table[ref] - pooled_mean
+                table[col] = np.where(grouped & (gap.abs() > 0),
+                                      (table[ref] - table["posterior_mean"]) / gap, np.nan)
     if truth is not None:
         keys = [_truth_key(e, o) for e, o in zip(table["estimand"], table["outcome"],
                                                  strict=True)]

@@ -112,15 +112,18 @@ def plot_event_overlay(estimates: pd.DataFrame, *, bayes_method: str,
 
 
 def plot_shrinkage(comparison: pd.DataFrame, *, simulated: bool = False) -> Figure:
-    """Unpooled subsample OLS -> partially pooled posterior, per group."""
+    """No-pooling OLS (same specification) -> partially pooled posterior, per group, with the
+    subsample OLS beside them."""
     c = comparison.dropna(subset=["unpooled_estimate"]).reset_index(drop=True)
-    fig = Figure(figsize=(6.5, 1.4 + 0.5 * len(c)))
+    fig = Figure(figsize=(7.0, 1.6 + 0.55 * len(c)))
     ax = fig.subplots()
     ypos = np.arange(len(c))[::-1]
     for y, r in zip(ypos, c.itertuples(), strict=True):
-        ax.annotate("", xy=(r.posterior_mean, y), xytext=(r.unpooled_estimate, y),
+        ax.annotate("", xy=(r.posterior_mean, y), xytext=(r.ols_estimate, y),
                     arrowprops=dict(arrowstyle="->", color="0.3"))
-    ax.plot(c["unpooled_estimate"], ypos, "s", color="C1", label="unpooled subsample OLS")
+    ax.plot(c["ols_estimate"], ypos, "s", color="C1", label="no pooling (OLS interaction)")
+    ax.plot(c["unpooled_estimate"], ypos - 0.2, "v", color="C4", ms=5,
+            label="subsample OLS")
     ax.plot(c["posterior_mean"], ypos, "o", color="C0", label="partially pooled posterior")
     if "pooled_mean" in c.columns and len(c):
         ax.axvline(c["pooled_mean"].iloc[0], color="C0", ls=":", label="pooled mean")

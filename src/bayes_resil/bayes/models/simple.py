@@ -32,7 +32,7 @@ def build_twfe(md: ModelData, priors: PriorSet, cfg: Mapping) -> BuiltModel:
     def estimands(post):
         return {"att": post["att"]}
 
-    return BuiltModel("twfe", model, md, ["att"], ["unit_sd", "sigma", *_ar(cfg)], estimands,
+    return BuiltModel("twfe", model, md, ["att"], ["unit_sd", "sigma"], estimands,
                       comparators={"att": (ols_twfe_method(md), "att", "y")})
 
 
@@ -95,12 +95,8 @@ def build_group(md: ModelData, priors: PriorSet, cfg: Mapping, kind: str) -> Bui
     comp["att"] = (twfe, "att", "y")
     return BuiltModel(f"hetero_{'region' if kind == 'region' else 'batch'}", model, md,
                       ["effect", "att"],
-                      ["effect_mean", "effect_sd", "unit_sd", "sigma", *_ar(cfg)],
+                      ["effect_mean", "effect_sd", "unit_sd", "sigma"],
                       estimands, comparators=comp, unpooled=unpooled,
                       pooled_mean_var="effect_mean",
                       notes=[f"{dim} effects {'centred' if centred else 'non-centred'}"])
 
-
-def _ar(cfg: Mapping) -> list[str]:
-    """The AR(1) autocorrelation among the reported hyperparameters when it is modelled."""
-    return ["rho_ar"] if str(cfg.get("errors", "iid")) == "ar1" else []
