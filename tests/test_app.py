@@ -66,16 +66,22 @@ def test_default_run_writes_the_contract(default_run):
     assert not list(out.glob(".*.tmp"))  # no temp files left behind
 
 
-def test_user_csv_run_with_column_map(tmp_path):
+def run_user_panel(tmp_path, name: str, *overrides: str):
+    """Write the non-study user panel to ``name`` and run the CLI on it with the column map."""
     df = make_user_panel()
-    path = tmp_path / "my panel.csv"
+    path = tmp_path / name
     df.to_csv(path, index=False)
     out = tmp_path / "run"
     proc = cli(f"hydra.run.dir={out}", "data=file", f"data.path='{path}'",
                "data.columns.unit=firm", "data.columns.time=year",
                "data.columns.cohort=first_treat", "data.columns.outcome=sales",
-               "data.columns.controls=[x1,x2]", "freq=baseline", "model=hetero_batch",
-               "sampler=smoke")
+               "data.columns.controls=[x1,x2]", *overrides)
+    return df, out, proc
+
+
+def test_user_csv_run_with_column_map(tmp_path):
+    df, out, proc = run_user_panel(tmp_path, "my panel.csv", "freq=baseline",
+                                   "model=hetero_batch", "sampler=smoke")
     assert proc.returncode == 0, proc.stderr
     assert "SIMULATED" not in proc.stdout
     est = pd.read_csv(out / "estimates.csv").set_index(["method", "estimand"])
@@ -91,15 +97,9 @@ def test_user_csv_run_with_column_map(tmp_path):
 
 
 def test_paper_suite_on_a_user_panel_skips_what_is_missing(tmp_path):
-    df = make_user_panel()
-    path = tmp_path / "p.csv"
-    df.to_csv(path, index=False)
-    out = tmp_path / "run"
-    proc = cli(f"hydra.run.dir={out}", "data=file", f"data.path={path}",
-               "data.columns.unit=firm", "data.columns.time=year",
-               "data.columns.cohort=first_treat", "data.columns.outcome=sales",
-               "data.columns.controls=[x1,x2]", "freq=paper", "freq.placebo.permutations=50",
-               "freq.event_study.window=[-3,3]", "model=none")
+    _, out, proc = run_user_panel(tmp_path, "p.csv", "freq=paper",
+                                  "freq.placebo.permutations=50",
+                                  "freq.event_study.window=[-3,3]", "model=none")
     assert proc.returncode == 0, proc.stderr
     est = pd.read_csv(out / "estimates.csv")
     assert {"twfe", "twfe_controls", "event_study", "placebo", "robust_winsorize"} <= set(
