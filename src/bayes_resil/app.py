@@ -25,6 +25,7 @@ from .estimates import to_frame
 from .freq.suite import FreqResults, run_freq
 from .outputs import write_csv, write_text
 from .plots import plot_event_study, plot_placebo, save_figure
+from .plots.bacon import plot_bacon
 from .study import StudyData, load_study
 from .summary import render_summary
 from .tables import write_tables
@@ -62,6 +63,14 @@ def _write_freq_extras(data: StudyData, freq: FreqResults, est, out: Path) -> li
             draws = draws.assign(data_source="simulated")
         write_csv(draws, out / "placebo_draws.csv")
         files.append("placebo_draws.csv")
+    if freq.bacon is not None:
+        tag = {"data_source": "simulated"} if data.simulated else {}
+        write_csv(freq.bacon.assign(**tag), out / "bacon.csv")
+        write_csv(freq.twfe_weights.assign(**tag), out / "twfe_weights.csv")
+        att = est.query("method == 'bacon' and estimand == 'att'")["estimate"].iloc[0]
+        save_figure(plot_bacon(freq.bacon, twfe=float(att), simulated=data.simulated),
+                    out / "figures" / "bacon")
+        files += ["bacon.csv", "twfe_weights.csv", "figures/bacon.png|svg"]
     published = published_tables() if data.study == "cbec" else None
     note = "SIMULATED DATA (real design, simulated outcomes)." if data.simulated else ""
     tables = write_tables(est, out / "tables", published, note=note)
@@ -114,7 +123,7 @@ def run(cfg: DictConfig, out_dir: str | Path) -> Path:
         files += bayes.files
     convention = CONVENTION[cfg.freq.vcov].format(cluster=cfg.freq.get("cluster", "unit"))
     text = render_summary(data, est, out, [*files, "summary.txt", ".hydra/"], convention,
-                          skipped=freq.skipped, bayes=bayes)
+                          skipped=freq.skipped, notes=freq.notes, bayes=bayes)
     text += f"Finished in {time.perf_counter() - t0:.1f} s.\n"
     write_text(text, out / "summary.txt")
     print(text, end="")

@@ -90,7 +90,8 @@ def bayes_lines(bayes) -> list[str]:
 
 
 def render_summary(data: StudyData, est: pd.DataFrame, out_dir: Path, files: list[str],
-                   convention: str, skipped: list[str] | None = None, bayes=None) -> str:
+                   convention: str, skipped: list[str] | None = None,
+                   notes: list[str] | None = None, bayes=None) -> str:
     """Plain-text summary of one run."""
     lines = [RULE, f"bayes_resil run: {out_dir}", RULE]
     if bayes is not None and not bayes.diagnostics.passed:
@@ -105,6 +106,7 @@ def render_summary(data: StudyData, est: pd.DataFrame, out_dir: Path, files: lis
         att = data.truth.query("estimand == 'att' and outcome == 'y'")["true_effect"].iloc[0]
         lines += [f"  {'true ATT (simulation)':<47} {_fmt(att)}"]
     lines += [f"Skipped: {s}" for s in skipped or []]
+    lines += [f"Note: {n}" for n in notes or []]
     if bayes is not None:
         lines += ["", *bayes_lines(bayes)]
     lines += ["", "Files: " + ", ".join(files), RULE]

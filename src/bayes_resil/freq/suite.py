@@ -12,6 +12,7 @@ import pandas as pd
 from ..estimates import Estimate
 from ..study import StudyData
 from .baseline import baseline_twfe
+from .decomposition import decomposition
 from .event_study import event_study
 from .heterogeneity import heterogeneity
 from .instrumental import instrumental
@@ -22,7 +23,7 @@ from .robustness import robustness
 log = logging.getLogger("bayes_resil")
 
 BLOCKS = ("baseline", "event_study", "placebo", "robustness", "iv", "heterogeneity",
-          "mediation")
+          "mediation", "decomposition")
 
 
 @dataclass
@@ -31,7 +32,10 @@ class FreqResults:
 
     rows: list[Estimate] = field(default_factory=list)
     placebo_draws: pd.DataFrame | None = None
+    bacon: pd.DataFrame | None = None
+    twfe_weights: pd.DataFrame | None = None
     skipped: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -59,6 +63,11 @@ def run_freq(data: StudyData, cfg: Mapping, level: float = 0.95) -> FreqResults:
         elif name == "placebo":
             rows, out.placebo_draws = placebo(data, sub, controls, level=level, tag=tag)
             out.rows += rows
+        elif name == "decomposition":
+            rows, out.bacon, out.twfe_weights, notes = decomposition(data, sub, level=level,
+                                                                     tag=tag)
+            out.rows += rows
+            out.notes += [f"decomposition: {n}" for n in notes]
         else:
             fn = {"robustness": robustness, "iv": instrumental, "heterogeneity": heterogeneity,
                   "mediation": mediation}[name]
