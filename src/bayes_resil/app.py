@@ -26,6 +26,7 @@ from .freq.suite import FreqResults, run_freq
 from .outputs import write_csv, write_text
 from .plots import plot_event_study, plot_placebo, save_figure
 from .plots.bacon import plot_bacon
+from .plots.bayes import plot_event_overlay
 from .study import StudyData, load_study
 from .summary import render_summary
 from .tables import write_tables
@@ -71,6 +72,10 @@ def _write_freq_extras(data: StudyData, freq: FreqResults, est, out: Path) -> li
         save_figure(plot_bacon(freq.bacon, twfe=float(att), simulated=data.simulated),
                     out / "figures" / "bacon")
         files += ["bacon.csv", "twfe_weights.csv", "figures/bacon.png|svg"]
+    if (est["method"] == "imputation").any():
+        fig = plot_event_overlay(est, truth=data.truth, simulated=data.simulated)
+        save_figure(fig, out / "figures" / "event_estimators")
+        files.append("figures/event_estimators.png|svg")
     published = published_tables() if data.study == "cbec" else None
     note = "SIMULATED DATA (real design, simulated outcomes)." if data.simulated else ""
     tables = write_tables(est, out / "tables", published, note=note)

@@ -15,6 +15,7 @@ from .baseline import baseline_twfe
 from .decomposition import decomposition
 from .event_study import event_study
 from .heterogeneity import heterogeneity
+from .imputation import imputation
 from .instrumental import instrumental
 from .mediation import mediation
 from .placebo import placebo
@@ -23,7 +24,7 @@ from .robustness import robustness
 log = logging.getLogger("bayes_resil")
 
 BLOCKS = ("baseline", "event_study", "placebo", "robustness", "iv", "heterogeneity",
-          "mediation", "decomposition")
+          "mediation", "decomposition", "imputation")
 
 
 @dataclass
@@ -70,7 +71,7 @@ def run_freq(data: StudyData, cfg: Mapping, level: float = 0.95) -> FreqResults:
             out.notes += [f"decomposition: {n}" for n in notes]
         else:
             fn = {"robustness": robustness, "iv": instrumental, "heterogeneity": heterogeneity,
-                  "mediation": mediation}[name]
+                  "mediation": mediation, "imputation": imputation}[name]
             rows, skipped = fn(data, sub, controls, **kw)
             out.rows += rows
             out.skipped += skipped

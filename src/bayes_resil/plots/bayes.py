@@ -71,9 +71,10 @@ def plot_densities(draws: dict[str, np.ndarray], comparison: pd.DataFrame, *,
     return fig
 
 
-def plot_event_overlay(estimates: pd.DataFrame, *, bayes_method: str,
+def plot_event_overlay(estimates: pd.DataFrame, *, bayes_method: str | None = None,
                        truth: pd.DataFrame | None = None, simulated: bool = False) -> Figure:
-    """OLS event study, other event-time estimators present, the posterior band and truth."""
+    """OLS event study, the heterogeneity-robust estimators present, the posterior band (when
+    ``bayes_method`` is given) and the truth (simulated data)."""
     fig = Figure(figsize=(7.5, 4.4))
     ax = fig.subplots()
 
@@ -83,10 +84,12 @@ def plot_event_overlay(estimates: pd.DataFrame, *, bayes_method: str,
         s["k"] = s["estimand"].str.slice(6, -1).astype(int)
         return s.sort_values("k")
 
-    b = series(bayes_method)
-    ax.fill_between(b["k"], b["ci_lower"], b["ci_upper"], color="C0", alpha=0.25,
-                    label="posterior interval")
-    ax.plot(b["k"], b["estimate"], "o-", color="C0", label=f"posterior mean ({bayes_method})")
+    b = series(bayes_method) if bayes_method else series("__none__")
+    if len(b):
+        ax.fill_between(b["k"], b["ci_lower"], b["ci_upper"], color="C0", alpha=0.25,
+                        label="posterior interval")
+        ax.plot(b["k"], b["estimate"], "o-", color="C0",
+                label=f"posterior mean ({bayes_method})")
     o = series("event_study")
     if len(o):
         ax.errorbar(o["k"] + 0.1, o["estimate"], yerr=[o["estimate"] - o["ci_lower"],
@@ -95,12 +98,15 @@ def plot_event_overlay(estimates: pd.DataFrame, *, bayes_method: str,
     for i, method in enumerate(("callaway_santanna", "sun_abraham", "imputation")):
         s = series(method)
         if len(s):
-            ax.plot(s["k"] - 0.1 * (i + 1), s["estimate"], "^", ms=4, label=method)
+            ax.errorbar(s["k"] - 0.1 * (i + 1), s["estimate"],
+                        yerr=[s["estimate"] - s["ci_lower"], s["ci_upper"] - s["estimate"]],
+                        fmt="^", ms=4, capsize=2, color=f"C{i + 4}", label=method)
     if truth is not None:
         t = truth[(truth["outcome"] == "y") & truth["estimand"].str.match(r"event\[")].copy()
         t["k"] = t["estimand"].str.slice(6, -1).astype(int)
-        if len(b):
-            t = t[(t["k"] >= b["k"].min()) & (t["k"] <= b["k"].max())]
+        shown = pd.concat([b, o])
+        if len(shown):
+            t = t[(t["k"] >= shown["k"].min()) & (t["k"] <= shown["k"].max())]
         ax.plot(t["k"], t["true_effect"], "D--", color="C3", ms=4, label="true effect")
     ax.axhline(0, color="0.5", lw=0.8)
     ax.set_xlabel("event time")
