@@ -225,6 +225,7 @@ def fe_ols(
     cluster: str | None = "unit",
     vcov: VcovType = "cluster",
     drop_singleton_fe: bool = True,
+    drop_collinear: bool = False,
 ) -> FEOLSResult:
     """OLS of ``y`` on ``x`` with fixed effects ``fe``, listwise deletion of missing values.
 
@@ -236,9 +237,35 @@ def fe_ols(
     cluster : cluster column (used when ``vcov="cluster"``).
     vcov : ``"cluster"`` (default), ``"hc1"`` or ``"iid"``.
     drop_singleton_fe : drop singleton fixed-effect levels first (reghdfe / pyfixest default).
+    drop_collinear : drop regressors collinear with the fixed effects or with earlier
+        regressors (as fixest does) instead of raising; they are listed in
+        ``result.extra["dropped"]``.
     """
     s = estimation_sample(data, [y, *x], fe, cluster=cluster, vcov=vcov,
                           drop_singleton_fe=drop_singleton_fe)
+    x = list(x)
+    dropped: list[str] = []
+    if drop_collinear and x:
+        keep = independent_columns(demean(s.frame[x].to_numpy(float), s.fe_codes))
+        dropped = [c for c, k in zip(x, keep, strict=True) if not k]
+        x = [c for c, k in zip(x, keep, strict=True) if k]
     res = fe_ols_arrays(s.frame[y].to_numpy(float), s.frame[x].to_numpy(float), s.fe_codes,
-                        cluster=s.cluster, vcov=vcov, names=list(x))
-    return replace(res, n_singletons_dropped=s.n_singletons_dropped)
+                        cluster=s.cluster, vcov=vcov, names=x)
+    return replace(res, n_singletons_dropped=s.n_singletons_dropped,
+                   extra={**res.extra, "dropped": dropped})
+
+
+def independent_columns(xd: np.ndarray, tol: float = 1e-9) -> np.ndarray:
+    """Mask of columns kept, in order, so that the kept ones are linearly independent."""
+    keep = np.zeros(xd.shape[1], dtype=bool)
+    basis = np.zeros((xd.shape[0], 0))
+    for j in range(xd.shape[1]):
+        col = xd[:, j]
+        norm = np.linalg.norm(col)
+        if norm == 0:
+            continue
+        resid = col - basis @ (basis.T @ col) if basis.shape[1] else col
+        if np.linalg.norm(resid) > tol * norm:
+            keep[j] = True
+            basis = np.column_stack([basis, resid / np.linalg.norm(resid)])
+    return keep

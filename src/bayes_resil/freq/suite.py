@@ -20,11 +20,12 @@ from .instrumental import instrumental
 from .mediation import mediation
 from .placebo import placebo
 from .robustness import robustness
+from .sun_abraham import sun_abraham
 
 log = logging.getLogger("bayes_resil")
 
 BLOCKS = ("baseline", "event_study", "placebo", "robustness", "iv", "heterogeneity",
-          "mediation", "decomposition", "imputation")
+          "mediation", "decomposition", "imputation", "sun_abraham")
 
 
 @dataclass
@@ -71,12 +72,19 @@ def run_freq(data: StudyData, cfg: Mapping, level: float = 0.95) -> FreqResults:
             out.notes += [f"decomposition: {n}" for n in notes]
         else:
             fn = {"robustness": robustness, "iv": instrumental, "heterogeneity": heterogeneity,
-                  "mediation": mediation, "imputation": imputation}[name]
-            rows, skipped = fn(data, sub, controls, **kw)
+                  "mediation": mediation, "imputation": imputation,
+                  "sun_abraham": sun_abraham}[name]
+            rows, messages = fn(data, sub, controls, **kw)
             out.rows += rows
-            out.skipped += skipped
+            # imputation and sun_abraham report notes on what they did; the others, skips
+            if name in ("imputation", "sun_abraham"):
+                out.notes += messages
+            else:
+                out.skipped += messages
         out.seconds[name] = time.perf_counter() - t0
         log.info("  freq block %-13s %5.2f s", name, out.seconds[name])
     for reason in out.skipped:
         log.warning("skipped %s", reason)
+    for note in out.notes:
+        log.info("note: %s", note)
     return out
