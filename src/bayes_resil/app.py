@@ -72,7 +72,7 @@ def _write_freq_extras(data: StudyData, freq: FreqResults, est, out: Path) -> li
         save_figure(plot_bacon(freq.bacon, twfe=float(att), simulated=data.simulated),
                     out / "figures" / "bacon")
         files += ["bacon.csv", "twfe_weights.csv", "figures/bacon.png|svg"]
-    if est["method"].isin(["imputation", "sun_abraham"]).any():
+    if est["method"].isin(["imputation", "sun_abraham", "callaway_santanna"]).any():
         fig = plot_event_overlay(est, truth=data.truth, simulated=data.simulated)
         save_figure(fig, out / "figures" / "event_estimators")
         files.append("figures/event_estimators.png|svg")

@@ -12,6 +12,7 @@ import pandas as pd
 from ..estimates import Estimate
 from ..study import StudyData
 from .baseline import baseline_twfe
+from .callaway_santanna import callaway_santanna
 from .decomposition import decomposition
 from .event_study import event_study
 from .heterogeneity import heterogeneity
@@ -25,7 +26,7 @@ from .sun_abraham import sun_abraham
 log = logging.getLogger("bayes_resil")
 
 BLOCKS = ("baseline", "event_study", "placebo", "robustness", "iv", "heterogeneity",
-          "mediation", "decomposition", "imputation", "sun_abraham")
+          "mediation", "decomposition", "imputation", "sun_abraham", "callaway_santanna")
 
 
 @dataclass
@@ -73,11 +74,12 @@ def run_freq(data: StudyData, cfg: Mapping, level: float = 0.95) -> FreqResults:
         else:
             fn = {"robustness": robustness, "iv": instrumental, "heterogeneity": heterogeneity,
                   "mediation": mediation, "imputation": imputation,
-                  "sun_abraham": sun_abraham}[name]
+                  "sun_abraham": sun_abraham,
+                  "callaway_santanna": callaway_santanna}[name]
             rows, messages = fn(data, sub, controls, **kw)
             out.rows += rows
             # imputation and sun_abraham report notes on what they did; the others, skips
-            if name in ("imputation", "sun_abraham"):
+            if name in ("imputation", "sun_abraham", "callaway_santanna"):
                 out.notes += messages
             else:
                 out.skipped += messages
