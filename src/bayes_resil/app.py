@@ -27,6 +27,7 @@ from .outputs import write_csv, write_text
 from .plots import plot_event_study, plot_placebo, save_figure
 from .plots.bacon import plot_bacon
 from .plots.bayes import plot_event_overlay
+from .plots.sensitivity import plot_sensitivity
 from .study import StudyData, load_study
 from .summary import render_summary
 from .tables import write_tables
@@ -72,6 +73,13 @@ def _write_freq_extras(data: StudyData, freq: FreqResults, est, out: Path) -> li
         save_figure(plot_bacon(freq.bacon, twfe=float(att), simulated=data.simulated),
                     out / "figures" / "bacon")
         files += ["bacon.csv", "twfe_weights.csv", "figures/bacon.png|svg"]
+    if freq.sensitivity is not None and len(freq.sensitivity):
+        tag = {"data_source": "simulated"} if data.simulated else {}
+        write_csv(freq.sensitivity.assign(**tag), out / "honest_did.csv")
+        fig = plot_sensitivity(freq.sensitivity, est[est["method"] == "honest_did"],
+                               simulated=data.simulated)
+        save_figure(fig, out / "figures" / "honest_did")
+        files += ["honest_did.csv", "figures/honest_did.png|svg"]
     if est["method"].isin(["imputation", "sun_abraham", "callaway_santanna"]).any():
         fig = plot_event_overlay(est, truth=data.truth, simulated=data.simulated)
         save_figure(fig, out / "figures" / "event_estimators")

@@ -21,12 +21,14 @@ from .instrumental import instrumental
 from .mediation import mediation
 from .placebo import placebo
 from .robustness import robustness
+from .sensitivity import honest_did
 from .sun_abraham import sun_abraham
 
 log = logging.getLogger("bayes_resil")
 
 BLOCKS = ("baseline", "event_study", "placebo", "robustness", "iv", "heterogeneity",
-          "mediation", "decomposition", "imputation", "sun_abraham", "callaway_santanna")
+          "mediation", "decomposition", "imputation", "sun_abraham", "callaway_santanna",
+          "honest_did")
 
 
 @dataclass
@@ -37,6 +39,7 @@ class FreqResults:
     placebo_draws: pd.DataFrame | None = None
     bacon: pd.DataFrame | None = None
     twfe_weights: pd.DataFrame | None = None
+    sensitivity: pd.DataFrame | None = None
     skipped: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
@@ -66,6 +69,10 @@ def run_freq(data: StudyData, cfg: Mapping, level: float = 0.95) -> FreqResults:
         elif name == "placebo":
             rows, out.placebo_draws = placebo(data, sub, controls, level=level, tag=tag)
             out.rows += rows
+        elif name == "honest_did":
+            rows, out.sensitivity, notes = honest_did(data, sub, controls, **kw)
+            out.rows += rows
+            out.notes += notes
         elif name == "decomposition":
             rows, out.bacon, out.twfe_weights, notes = decomposition(data, sub, level=level,
                                                                      tag=tag)
