@@ -13,7 +13,11 @@ estimated weights, as R ``did::aggte``. A multiplier bootstrap (Rademacher weigh
 influence functions) gives bootstrap standard errors and the uniform (sup-t) band over the
 event-time estimates.
 
-Not covered here: covariates (outcome-regression / doubly-robust ATT(g,t)).
+With covariates (``freq.callaway_santanna.covariates``, taken at each cell's base period), each
+ATT(g,t) is the doubly-robust estimator of Sant'Anna & Zhao (2020) for panel data (logit
+propensity score, linear outcome regression of the outcome change among the comparison units),
+with its influence function (as ``DRDID::drdid_panel``, the default of R ``did``);
+``est_method=reg`` uses the outcome regression alone.
 """
 
 from __future__ import annotations
@@ -30,8 +34,57 @@ from ..study import StudyData
 from .decomposition import balanced_sample
 
 
+def logit(x: np.ndarray, d: np.ndarray, iters: int = 50) -> np.ndarray:
+    """Logistic-regression coefficients by Newton-Raphson."""
+    beta = np.zeros(x.shape[1])
+    for _ in range(iters):
+        p = 1 / (1 + np.exp(-(x @ beta)))
+        w = p * (1 - p)
+        step = np.linalg.solve((x * w[:, None]).T @ x, x.T @ (d - p))
+        beta += step
+        if np.abs(step).max() < 1e-12:
+            break
+    return beta
+
+
+def dr_att(dy: np.ndarray, d: np.ndarray, x: np.ndarray, method: str = "dr"
+           ) -> tuple[float, np.ndarray]:
+    """Doubly-robust (or outcome-regression) DID for one 2x2 cell on the units given.
+
+    ``x`` includes the intercept. Returns the ATT and its influence function scaled so that
+    ``ATT - ATT0 ~ mean(psi)`` over these units (Sant'Anna & Zhao 2020, panel case).
+    """
+    n = dy.size
+    ctrl = d == 0
+    coef = np.linalg.lstsq(x[ctrl], dy[ctrl], rcond=None)[0]
+    out = x @ coef
+    w_treat = d.astype(float)
+    # outcome-regression influence (OLS on the comparison units)
+    xpx_inv = np.linalg.inv((x[ctrl].T @ x[ctrl]) / n)
+    lin_ols = ((1 - d) * (dy - out))[:, None] * x @ xpx_inv
+    if method == "reg":
+        att = float(np.mean(w_treat * (dy - out)) / w_treat.mean())
+        m1 = (w_treat[:, None] * x).mean(axis=0)
+        psi = (w_treat * (dy - out) - w_treat * att - lin_ols @ m1) / w_treat.mean()
+        return att, psi
+    gamma = logit(x, d)
+    ps = np.minimum(1 / (1 + np.exp(-(x @ gamma))), 1 - 1e-6)
+    w_cont = ps * (1 - d) / (1 - ps)
+    treat_part, cont_part = w_treat * (dy - out), w_cont * (dy - out)
+    eta_t, eta_c = treat_part.mean() / w_treat.mean(), cont_part.mean() / w_cont.mean()
+    hess = np.linalg.inv((x * (ps * (1 - ps))[:, None]).T @ x / n)
+    lin_ps = ((d - ps)[:, None] * x) @ hess
+    inf_treat = (treat_part - w_treat * eta_t
+                 - lin_ols @ (w_treat[:, None] * x).mean(axis=0)) / w_treat.mean()
+    m2 = (w_cont * (dy - out - eta_c))[:, None] * x
+    inf_cont = (cont_part - w_cont * eta_c + lin_ps @ m2.mean(axis=0)
+                - lin_ols @ (w_cont[:, None] * x).mean(axis=0)) / w_cont.mean()
+    return float(eta_t - eta_c), inf_treat - inf_cont
+
+
 def group_time(wide: np.ndarray, cohort: np.ndarray, periods: np.ndarray,
-               control: str = "never") -> tuple[pd.DataFrame, np.ndarray]:
+               control: str = "never", xwide: np.ndarray | None = None,
+               method: str = "dr") -> tuple[pd.DataFrame, np.ndarray]:
     """ATT(g, t) for every cohort and period but the base, and their influence functions.
 
     ``wide``: (units, periods) outcomes; ``cohort``: first treated period per unit (inf for
@@ -39,7 +92,7 @@ def group_time(wide: np.ndarray, cohort: np.ndarray, periods: np.ndarray,
     """
     n = wide.shape[0]
     groups = sorted(int(g) for g in np.unique(cohort[np.isfinite(cohort)]) if g > periods[0])
-    cells, psis = [], []
+    cells, psis, skipped = [], [], []
     col = {int(t): j for j, t in enumerate(periods)}
     for g in groups:
         in_g = cohort == g
@@ -55,17 +108,33 @@ def group_time(wide: np.ndarray, cohort: np.ndarray, periods: np.ndarray,
             if not in_c.any():
                 continue
             dy = wide[:, col[t]] - wide[:, col[base]]
-            mu_g, mu_c = dy[in_g].mean(), dy[in_c].mean()
-            p_g, p_c = in_g.mean(), in_c.mean()
-            psi = in_g / p_g * (dy - mu_g) - in_c / p_c * (dy - mu_c)
+            p_g = in_g.mean()
+            if xwide is None:
+                mu_g, mu_c, p_c = dy[in_g].mean(), dy[in_c].mean(), in_c.mean()
+                psi = in_g / p_g * (dy - mu_g) - in_c / p_c * (dy - mu_c)
+                att = mu_g - mu_c
+            else:
+                sub = in_g | in_c
+                x = np.column_stack([np.ones(sub.sum()), xwide[sub, col[base], :]])
+                if in_g.sum() < x.shape[1]:
+                    skipped.append((g, t))
+                    continue
+                try:
+                    att, psi_sub = dr_att(dy[sub], in_g[sub].astype(float), x, method)
+                except np.linalg.LinAlgError:
+                    skipped.append((g, t))
+                    continue
+                psi = np.zeros(n)
+                psi[sub] = psi_sub * n / sub.sum()
             cells.append(dict(cohort=g, time=t, event_time=t - g, base=base,
-                              estimate=mu_g - mu_c, n_treated=int(in_g.sum()),
+                              estimate=att, n_treated=int(in_g.sum()),
                               n_control=int(in_c.sum()), share=p_g))
             psis.append(psi)
     if not cells:
         raise InputError("no cohort x period cell has a comparison group")
     table = pd.DataFrame(cells)
     table["std_error"] = np.sqrt((np.column_stack(psis) ** 2).sum(axis=0)) / n
+    table.attrs["skipped"] = skipped
     return table, np.column_stack(psis)
 
 
@@ -90,19 +159,30 @@ def aggregate(table: pd.DataFrame, psi: np.ndarray, keep: np.ndarray, cohort: np
 def callaway_santanna(data: StudyData, cfg: Mapping, controls: list[str], *, level: float,
                       vcov: str, cluster: str, drop_singletons: bool, tag: str
                       ) -> tuple[list[Estimate], list[str]]:
-    sample, notes = balanced_sample(data.panel)
+    covariates = list(cfg.get("covariates") or [])
+    missing = [c for c in covariates if c not in data.panel.columns]
+    if missing:
+        raise InputError(f"freq.callaway_santanna.covariates {missing} are not in the panel")
+    sample, notes = balanced_sample(data.panel.dropna(subset=covariates))
     notes = [f"callaway_santanna: {n}" for n in notes]
-    if controls:
-        notes.append("callaway_santanna: estimated without covariates (unconditional parallel "
-                     "trends); the doubly-robust version is not implemented")
     periods = np.sort(sample["time"].unique())
     wide = sample.pivot(index="unit", columns="time", values="y").reindex(columns=periods)
+    xwide = None
+    if covariates:
+        xwide = np.stack([sample.pivot(index="unit", columns="time", values=c).reindex(
+            index=wide.index, columns=periods).to_numpy() for c in covariates], axis=2)
     cohort = sample.drop_duplicates("unit").set_index("unit")["cohort"].reindex(wide.index)
     cohort = cohort.astype("Float64").to_numpy(dtype=float, na_value=np.inf)
     control = str(cfg.get("control", "never"))
     if control not in ("never", "not_yet"):
         raise InputError(f"freq.callaway_santanna.control={control!r}: use never or not_yet")
-    table, psi = group_time(wide.to_numpy(), cohort, periods, control)
+    method = str(cfg.get("est_method", "dr"))
+    table, psi = group_time(wide.to_numpy(), cohort, periods, control, xwide, method)
+    if table.attrs["skipped"]:
+        cohorts = sorted({g for g, _ in table.attrs["skipped"]})
+        notes.append(f"callaway_santanna: {len(table.attrs['skipped'])} cell(s) of cohort(s) "
+                     f"{cohorts} skipped: too few treated units to fit the propensity score "
+                     "with these covariates")
     n = len(wide)
     ests: list[tuple[str, float, np.ndarray, str]] = []
     post = table["event_time"].to_numpy() >= 0
@@ -139,7 +219,9 @@ def callaway_santanna(data: StudyData, cfg: Mapping, controls: list[str], *, lev
     z = stats.norm.ppf(0.5 + level / 2)
     rows = []
     for j, (name, est, _, note) in enumerate(ests):
-        extra = {"se_bootstrap": float(se_boot[j]), "control_group": control}
+        extra = {"se_bootstrap": float(se_boot[j]), "control_group": control,
+                 "covariates": ",".join(covariates) or "none",
+                 "est_method": method if covariates else "unconditional"}
         if is_event[j]:
             extra |= {"ci_lower_uniform": est - crit * se_boot[j],
                       "ci_upper_uniform": est + crit * se_boot[j], "uniform_critical": crit}
