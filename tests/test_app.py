@@ -113,6 +113,22 @@ def test_paper_suite_on_a_user_panel_skips_what_is_missing(tmp_path):
     assert "[published]" not in (out / "tables" / "table2_baseline.md").read_text()
 
 
+def test_staggered_suite_on_a_user_panel(tmp_path):
+    _, out, proc = run_user_panel(tmp_path, "p.csv", "freq=staggered", "model=none")
+    assert proc.returncode == 0, proc.stderr
+    est = pd.read_csv(out / "estimates.csv")
+    assert {"bacon", "twfe_weights", "imputation", "sun_abraham", "callaway_santanna",
+            "honest_did"} <= set(est["method"])
+    for name in ("bacon.csv", "twfe_weights.csv", "honest_did.csv", "figures/bacon.png",
+                 "figures/event_estimators.png", "figures/honest_did.png",
+                 "tables/event_time_estimators.md"):
+        assert (out / name).is_file(), name
+    table = pd.read_csv(out / "tables" / "event_time_estimators.csv")
+    cs = est[(est["method"] == "callaway_santanna") & (est["estimand"] == "event[0]")]
+    row = table[table["event_time"] == 0].iloc[0]
+    assert row["callaway_santanna_estimate"] == pytest.approx(cs["estimate"].iloc[0])
+
+
 def test_bad_input_exits_2_with_a_message_not_a_traceback(tmp_path):
     df = make_user_panel()
     path = tmp_path / "p.csv"

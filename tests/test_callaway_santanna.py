@@ -164,3 +164,30 @@ def test_dr_influence_function_se_matches_a_unit_bootstrap(study):
         if d[i].sum() >= 5:
             boot.append(dr_att(dy[i], d[i], xc[i])[0])
     assert np.std(boot, ddof=1) / se == pytest.approx(1.0, abs=0.15)
+
+
+def test_group_time_atts_on_df_het_match_2x2_regressions():
+    """df_het: the heterogeneous-effects panel of R did2s, shipped with pyfixest 0.60."""
+    from importlib import resources
+
+    import pandas as pd
+
+    from bayes_resil.study import StudyData
+
+    df = pd.read_csv(resources.files("pyfixest") / "did" / "data" / "df_het.csv")
+    df = df.rename(columns={"year": "time", "dep_var": "y"})
+    df["unit"] = df["unit"].astype(str)
+    df["cohort"] = df["g"].where(df["g"] > 0).astype("Int64")
+    df["d"] = df["treat"].astype(int)
+    data = StudyData(panel=df, source="df_het", simulated=False, study=None, controls=[],
+                     outcome_label="y")
+    got = to_frame(callaway_santanna(data, {"bootstrap": 9}, [], **KW)[0]).set_index(
+        "estimand")
+    sample, _ = balanced_sample(df)
+    for g, t in [(2000, 2003), (2010, 2012), (2000, 1998)]:
+        base = g - 1 if t >= g else t - 1
+        est, se = two_by_two(sample, g, t, base, "never")
+        assert got.loc[f"att[{g},{t}]", "estimate"] == pytest.approx(est, rel=1e-10)
+        assert got.loc[f"att[{g},{t}]", "std_error"] == pytest.approx(se, rel=1e-8)
+    true_att = (df.loc[df["d"] == 1, "te"] + df.loc[df["d"] == 1, "te_dynamic"]).mean()
+    assert abs(got.loc["att", "estimate"] - true_att) < 3 * got.loc["att", "std_error"]

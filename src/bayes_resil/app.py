@@ -30,7 +30,7 @@ from .plots.bayes import plot_event_overlay
 from .plots.sensitivity import plot_sensitivity
 from .study import StudyData, load_study
 from .summary import render_summary
-from .tables import write_tables
+from .tables import event_time_markdown, event_time_table, write_tables
 
 log = logging.getLogger("bayes_resil")
 
@@ -81,6 +81,12 @@ def _write_freq_extras(data: StudyData, freq: FreqResults, est, out: Path) -> li
         save_figure(fig, out / "figures" / "honest_did")
         files += ["honest_did.csv", "figures/honest_did.png|svg"]
     if est["method"].isin(["imputation", "sun_abraham", "callaway_santanna"]).any():
+        table = event_time_table(est, data.truth)
+        write_csv(table, out / "tables" / "event_time_estimators.csv")
+        note = "SIMULATED DATA." if data.simulated else ""
+        write_text(event_time_markdown(table, note=note),
+                   out / "tables" / "event_time_estimators.md")
+        files.append("tables/event_time_estimators.md|csv")
         fig = plot_event_overlay(est, truth=data.truth, simulated=data.simulated)
         save_figure(fig, out / "figures" / "event_estimators")
         files.append("figures/event_estimators.png|svg")

@@ -236,3 +236,40 @@ def write_tables(est: pd.DataFrame, out_dir, published: dict | None, *, note: st
         write_text("\n".join(combined), out / "tables.md")
         written.append("tables.md")
     return written
+
+
+EVENT_METHODS = ("event_study", "sun_abraham", "callaway_santanna", "imputation")
+
+
+def event_time_table(est: pd.DataFrame, truth: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Event-time estimates of every estimator present, side by side (estimate and SE), with
+    the true effect on simulated data: the staggered-adoption comparison in one table."""
+    sel = est[est["method"].isin(EVENT_METHODS) & est["estimand"].str.match(r"event\[-?\d+\]$")
+              & (est["outcome"] == "y")].copy()
+    if sel.empty:
+        return pd.DataFrame()
+    sel["event_time"] = sel["estimand"].str.slice(6, -1).astype(int)
+    wide = sel.pivot_table(index="event_time", columns="method",
+                           values=["estimate", "std_error"], aggfunc="first")
+    wide.columns = [f"{m}_{stat}" for stat, m in wide.columns]
+    order = [f"{m}_{s}" for m in EVENT_METHODS for s in ("estimate", "std_error")
+             if f"{m}_{s}" in wide.columns]
+    wide = wide[order].reset_index()
+    if truth is not None:
+        t = truth[(truth["outcome"] == "y") & (truth["aggregation"] == "event_time")]
+        wide = wide.merge(t[["event_time", "true_effect"]].astype({"event_time": int}),
+                          on="event_time", how="left")
+    return wide
+
+
+def event_time_markdown(table: pd.DataFrame, *, note: str = "", digits: int = 4) -> str:
+    cols = list(table.columns)
+    lines = ["### Event-time effects by estimator", "", "| " + " | ".join(cols) + " |",
+             "|" + "---|" * len(cols)]
+    for r in table.itertuples(index=False):
+        cells = [str(int(v)) if c == "event_time" else ("" if pd.isna(v) else f"{v:.{digits}f}")
+                 for c, v in zip(cols, r, strict=True)]
+        lines.append("| " + " | ".join(cells) + " |")
+    if note:
+        lines += ["", f"_{note}_"]
+    return "\n".join(lines) + "\n"
