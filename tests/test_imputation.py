@@ -40,20 +40,16 @@ def check_against_did2s(data: StudyData, controls: list[str]):
     assert got.loc["att", "estimate"] == pytest.approx(float(ref.coef()["d"]), rel=1e-5)
     assert got.loc["att", "std_error"] == pytest.approx(float(ref.se()["d"]), rel=1e-5)
     treated = p["d"] == 1
+    # event-time and cohort effects: one dummy per level among treated observations, all
+    # untreated observations in the reference category
     p["rel"] = np.where(treated, p["time"] - p["cohort"].astype(float), -1000).astype(int)
-    ref = did2s(p, "~i(rel, ref=-1000)", first)
-    for name, value in ref.coef().items():
-        e = int(name.split("::")[1])
-        assert got.loc[f"event[{e}]", "estimate"] == pytest.approx(value, rel=1e-5)
-        assert got.loc[f"event[{e}]", "std_error"] == pytest.approx(
-            float(ref.se()[name]), rel=1e-5)
     p["coh"] = np.where(treated, p["cohort"].astype(float), -1000).astype(int)
-    ref = did2s(p, "~i(coh, ref=-1000)", first)
-    for name, value in ref.coef().items():
-        g = int(name.split("::")[1])
-        assert got.loc[f"att[cohort={g}]", "estimate"] == pytest.approx(value, rel=1e-5)
-        assert got.loc[f"att[cohort={g}]", "std_error"] == pytest.approx(
-            float(ref.se()[name]), rel=1e-5)
+    for var, label in (("rel", "event[{}]"), ("coh", "att[cohort={}]")):
+        ref = did2s(p, f"~i({var}, ref=-1000)", first)
+        for name, value in ref.coef().items():
+            row = got.loc[label.format(int(name.split("::")[1]))]
+            assert row["estimate"] == pytest.approx(value, rel=1e-5)
+            assert row["std_error"] == pytest.approx(float(ref.se()[name]), rel=1e-5)
     return got
 
 
