@@ -156,6 +156,15 @@ def aggregate(table: pd.DataFrame, psi: np.ndarray, keep: np.ndarray, cohort: np
     return float(w @ att), psi[:, idx] @ w + wif @ att
 
 
+def wide_outcomes(sample: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
+    """Periods, the (units x periods) outcome table and each unit's cohort (inf = never) of a
+    balanced panel."""
+    periods = np.sort(sample["time"].unique())
+    wide = sample.pivot(index="unit", columns="time", values="y").reindex(columns=periods)
+    cohort = sample.drop_duplicates("unit").set_index("unit")["cohort"].reindex(wide.index)
+    return periods, wide, cohort.astype("Float64").to_numpy(dtype=float, na_value=np.inf)
+
+
 def callaway_santanna(data: StudyData, cfg: Mapping, controls: list[str], *, level: float,
                       vcov: str, cluster: str, drop_singletons: bool, tag: str
                       ) -> tuple[list[Estimate], list[str]]:
@@ -165,14 +174,11 @@ def callaway_santanna(data: StudyData, cfg: Mapping, controls: list[str], *, lev
         raise InputError(f"freq.callaway_santanna.covariates {missing} are not in the panel")
     sample, notes = balanced_sample(data.panel.dropna(subset=covariates))
     notes = [f"callaway_santanna: {n}" for n in notes]
-    periods = np.sort(sample["time"].unique())
-    wide = sample.pivot(index="unit", columns="time", values="y").reindex(columns=periods)
+    periods, wide, cohort = wide_outcomes(sample)
     xwide = None
     if covariates:
         xwide = np.stack([sample.pivot(index="unit", columns="time", values=c).reindex(
             index=wide.index, columns=periods).to_numpy() for c in covariates], axis=2)
-    cohort = sample.drop_duplicates("unit").set_index("unit")["cohort"].reindex(wide.index)
-    cohort = cohort.astype("Float64").to_numpy(dtype=float, na_value=np.inf)
     control = str(cfg.get("control", "never"))
     if control not in ("never", "not_yet"):
         raise InputError(f"freq.callaway_santanna.control={control!r}: use never or not_yet")

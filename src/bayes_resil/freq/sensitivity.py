@@ -29,7 +29,7 @@ from scipy import stats
 
 from ..estimates import Estimate
 from ..study import StudyData
-from .callaway_santanna import aggregate, group_time
+from .callaway_santanna import aggregate, group_time, wide_outcomes
 from .decomposition import balanced_sample
 
 
@@ -58,10 +58,7 @@ def honest_did(data: StudyData, cfg: Mapping, controls: list[str], *, level: flo
                vcov: str, cluster: str, drop_singletons: bool, tag: str
                ) -> tuple[list[Estimate], pd.DataFrame, list[str]]:
     sample, notes = balanced_sample(data.panel)
-    periods = np.sort(sample["time"].unique())
-    wide = sample.pivot(index="unit", columns="time", values="y").reindex(columns=periods)
-    cohort = sample.drop_duplicates("unit").set_index("unit")["cohort"].reindex(wide.index)
-    cohort = cohort.astype("Float64").to_numpy(dtype=float, na_value=np.inf)
+    periods, wide, cohort = wide_outcomes(sample)
     table, psi = group_time(wide.to_numpy(), cohort, periods, str(cfg.get("control", "never")))
     n = len(wide)
     ev = table["event_time"].to_numpy()
