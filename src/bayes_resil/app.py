@@ -16,6 +16,7 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from .bayes.run import run_bayes
@@ -154,11 +155,16 @@ def run(cfg: DictConfig, out_dir: str | Path) -> Path:
 
 @hydra.main(config_path="pkg://bayes_resil.conf", config_name="config", version_base="1.3")
 def _entry(cfg: DictConfig) -> None:
-    out_dir = HydraConfig.get().runtime.output_dir
+    hc = HydraConfig.get()
+    out_dir = hc.runtime.output_dir
     try:
         run(cfg, out_dir)
     except (InputError, DiagnosticsFailed) as exc:
         print(f"\nbayes_resil: error: {exc}\n(run directory: {out_dir})", file=sys.stderr)
+        if hc.mode == RunMode.MULTIRUN:
+            # one failed job must not end the sweep: record it for the sweep comparison
+            write_text(f"{exc}\n", Path(out_dir) / "error.txt")
+            return
         sys.exit(exc.exit_code)
 
 

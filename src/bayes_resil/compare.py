@@ -1,0 +1,127 @@
+"""Sweep comparison: one tidy table of every job's estimates, from a multirun directory.
+
+``python -m bayes_resil.compare <multirun dir>`` rebuilds ``sweep_comparison.csv`` and
+``sweep_comparison.png`` from whatever jobs finished (an interrupted sweep can be summarised);
+:class:`SweepCompareCallback` does the same automatically at the end of a Hydra multirun.
+
+Columns: ``job`` (the job's directory name), ``overrides``, ``status`` (``finished``,
+``failed: <message>`` or ``incomplete``), the estimate contract (``method``, ``estimand``,
+``outcome``, ``estimate``, ``std_error``, ``ci_lower``, ``ci_upper``, ``n_obs``) and
+``diagnostics_ok`` for Bayesian rows (from the job's ``diagnostics.csv``).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+from hydra.experimental.callback import Callback
+from matplotlib.figure import Figure
+from omegaconf import DictConfig
+
+from .outputs import write_csv
+
+ROW_COLUMNS = ["method", "estimand", "outcome", "estimate", "std_error", "ci_lower",
+               "ci_upper", "n_obs"]
+
+
+def job_dirs(sweep_dir: Path) -> list[Path]:
+    """Job directories of a multirun: subfolders holding a ``.hydra`` folder."""
+    return sorted((p for p in sweep_dir.iterdir() if (p / ".hydra").is_dir()),
+                  key=lambda p: (len(p.name), p.name))
+
+
+def job_rows(job: Path) -> pd.DataFrame:
+    """One job's estimates with its identity, status and diagnostics flag."""
+    overrides_file = job / ".hydra" / "overrides.yaml"
+    overrides = yaml.safe_load(overrides_file.read_text()) if overrides_file.exists() else []
+    ident = {"job": job.name, "overrides": " ".join(overrides or [])}
+    if (job / "error.txt").exists():
+        msg = (job / "error.txt").read_text(encoding="utf-8").strip().splitlines()[0]
+        return pd.DataFrame([{**ident, "status": f"failed: {msg}"}])
+    if not (job / "summary.txt").exists() or not (job / "estimates.csv").exists():
+        return pd.DataFrame([{**ident, "status": "incomplete"}])
+    est = pd.read_csv(job / "estimates.csv")
+    out = est[[c for c in ROW_COLUMNS if c in est.columns]].copy()
+    ok = pd.NA
+    if (job / "diagnostics.csv").exists():
+        ok = bool(pd.read_csv(job / "diagnostics.csv")["passed"].all())
+    out["diagnostics_ok"] = pd.array([ok if m.startswith("bayes_") else pd.NA
+                                      for m in out["method"]], dtype="boolean")
+    for key, value in reversed(list({**ident, "status": "finished"}.items())):
+        out.insert(0, key, value)
+    return out
+
+
+def sweep_table(sweep_dir: str | Path) -> pd.DataFrame:
+    jobs = job_dirs(Path(sweep_dir))
+    if not jobs:
+        raise FileNotFoundError(f"no Hydra job directories under {sweep_dir}")
+    return pd.concat([job_rows(j) for j in jobs], ignore_index=True)
+
+
+def plot_sweep(table: pd.DataFrame, *, estimand: str = "att") -> Figure:
+    """The headline effect across jobs: Bayesian intervals per job, OLS TWFE as reference."""
+    done = table[table["status"] == "finished"]
+    bayes = done[done["method"].str.startswith("bayes_") & (done["estimand"] == estimand)]
+    labels = [f"{j}: {o}" for j, o in zip(bayes["job"], bayes["overrides"], strict=True)]
+    fig = Figure(figsize=(8, 1.4 + 0.45 * max(1, len(bayes))))
+    ax = fig.subplots()
+    y = np.arange(len(bayes))[::-1]
+    ax.hlines(y, bayes["ci_lower"], bayes["ci_upper"], color="C0", lw=3)
+    colors = ["C0" if ok is True else "C3" for ok in bayes["diagnostics_ok"].astype(object)]
+    ax.scatter(bayes["estimate"], y, color=colors, zorder=3, label="posterior (red: "
+               "diagnostics failed)")
+    ols = done[(done["method"].isin(["twfe_controls", "twfe"])) & (done["estimand"] == "att")]
+    if len(ols):
+        ref = ols.sort_values("method", ascending=False).iloc[0]
+        ax.axvline(ref["estimate"], color="C1", ls="--", label=f"OLS {ref['method']}")
+    ax.set_yticks(y)
+    ax.set_yticklabels(labels, fontsize=8)
+    ax.set_xlabel(estimand)
+    ax.set_title(f"Sweep: {estimand} across jobs")
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def write_sweep(sweep_dir: str | Path) -> Path:
+    """Write ``sweep_comparison.csv`` and ``.png`` into ``sweep_dir``; return the CSV path."""
+    from .plots import save_figure
+
+    sweep_dir = Path(sweep_dir)
+    table = sweep_table(sweep_dir)
+    path = write_csv(table, sweep_dir / "sweep_comparison.csv")
+    if "method" in table.columns:
+        save_figure(plot_sweep(table), sweep_dir / "sweep_comparison", formats=("png",))
+    return path
+
+
+class SweepCompareCallback(Callback):
+    """Hydra callback: the sweep comparison at the end of every multirun."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        path = write_sweep(config.hydra.sweep.dir)
+        print(f"sweep comparison: {path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m bayes_resil.compare <multirun directory>", file=sys.stderr)
+        return 2
+    try:
+        path = write_sweep(args[0])
+    except FileNotFoundError as exc:
+        print(f"bayes_resil.compare: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"sweep comparison: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
