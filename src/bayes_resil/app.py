@@ -42,17 +42,21 @@ CONVENTION = {
 }
 
 
+def _tagged(frame, data: StudyData):
+    """``frame`` with a ``data_source=simulated`` column when the data are simulated."""
+    return frame.assign(data_source="simulated") if data.simulated else frame
+
+
 def _write_data_outputs(data: StudyData, out: Path) -> list[str]:
     files = []
     write_csv(data.panel, out / "panel.csv")
     files.append("panel.csv")
     if data.truth is not None:
-        write_csv(data.truth.assign(data_source="simulated"), out / "truth.csv")
-        write_csv(data.truth_cells.assign(data_source="simulated"), out / "truth_cells.csv")
+        write_csv(_tagged(data.truth, data), out / "truth.csv")
+        write_csv(_tagged(data.truth_cells, data), out / "truth_cells.csv")
         files += ["truth.csv", "truth_cells.csv"]
     if data.weights is not None:
-        weights = data.weights.assign(data_source="simulated") if data.simulated else data.weights
-        write_csv(weights, out / "index_weights.csv")
+        write_csv(_tagged(data.weights, data), out / "index_weights.csv")
         files.append("index_weights.csv")
     return files
 
@@ -60,26 +64,22 @@ def _write_data_outputs(data: StudyData, out: Path) -> list[str]:
 def _write_freq_extras(data: StudyData, freq: FreqResults, est, out: Path) -> list[str]:
     """Placebo draws, paper-style tables and figures of the frequentist step."""
     files = []
+    fig_dir = out / "figures"
     if freq.placebo_draws is not None:
-        draws = freq.placebo_draws
-        if data.simulated:
-            draws = draws.assign(data_source="simulated")
-        write_csv(draws, out / "placebo_draws.csv")
+        write_csv(_tagged(freq.placebo_draws, data), out / "placebo_draws.csv")
         files.append("placebo_draws.csv")
     if freq.bacon is not None:
-        tag = {"data_source": "simulated"} if data.simulated else {}
-        write_csv(freq.bacon.assign(**tag), out / "bacon.csv")
-        write_csv(freq.twfe_weights.assign(**tag), out / "twfe_weights.csv")
+        write_csv(_tagged(freq.bacon, data), out / "bacon.csv")
+        write_csv(_tagged(freq.twfe_weights, data), out / "twfe_weights.csv")
         att = est.query("method == 'bacon' and estimand == 'att'")["estimate"].iloc[0]
         save_figure(plot_bacon(freq.bacon, twfe=float(att), simulated=data.simulated),
-                    out / "figures" / "bacon")
+                    fig_dir / "bacon")
         files += ["bacon.csv", "twfe_weights.csv", "figures/bacon.png|svg"]
     if freq.sensitivity is not None and len(freq.sensitivity):
-        tag = {"data_source": "simulated"} if data.simulated else {}
-        write_csv(freq.sensitivity.assign(**tag), out / "honest_did.csv")
+        write_csv(_tagged(freq.sensitivity, data), out / "honest_did.csv")
         fig = plot_sensitivity(freq.sensitivity, est[est["method"] == "honest_did"],
                                simulated=data.simulated)
-        save_figure(fig, out / "figures" / "honest_did")
+        save_figure(fig, fig_dir / "honest_did")
         files += ["honest_did.csv", "figures/honest_did.png|svg"]
     if est["method"].isin(["imputation", "sun_abraham", "callaway_santanna"]).any():
         table = event_time_table(est, data.truth)
@@ -89,14 +89,13 @@ def _write_freq_extras(data: StudyData, freq: FreqResults, est, out: Path) -> li
                    out / "tables" / "event_time_estimators.md")
         files.append("tables/event_time_estimators.md|csv")
         fig = plot_event_overlay(est, truth=data.truth, simulated=data.simulated)
-        save_figure(fig, out / "figures" / "event_estimators")
+        save_figure(fig, fig_dir / "event_estimators")
         files.append("figures/event_estimators.png|svg")
     published = published_tables() if data.study == "cbec" else None
     note = "SIMULATED DATA (real design, simulated outcomes)." if data.simulated else ""
     tables = write_tables(est, out / "tables", published, note=note)
     files += [f"tables/{t}" for t in tables if t == "tables.md"] + (
         ["tables/*.md|tex|csv"] if tables else [])
-    fig_dir = out / "figures"
     if (est["method"] == "event_study").any():
         fig = plot_event_study(est, truth=data.truth, simulated=data.simulated)
         save_figure(fig, fig_dir / "event_study")

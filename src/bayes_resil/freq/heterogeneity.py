@@ -19,6 +19,21 @@ from ..ols import fe_ols
 from ..study import StudyData
 
 
+def pooled_interaction(p: pd.DataFrame, group: pd.Series, levels: list, estimand: str,
+                       controls: list[str], *, method: str, note: str, level: float, tag: str,
+                       kw: dict) -> list[Estimate]:
+    """One regression of ``y`` on ``d x 1[group = v]`` for every level ``v`` with treated
+    observations (plus controls, unit and time effects): the no-pooling OLS analogue of a
+    partially pooled group model. ``estimand`` is a format string for the level."""
+    inter = pd.DataFrame({f"d:{v}": (p["d"] * (group == v).fillna(False)).astype(int)
+                          for v in levels}, index=p.index)
+    inter = inter.loc[:, inter.sum() > 0]
+    res = fe_ols(pd.concat([p, inter], axis=1), "y", [*inter.columns, *controls],
+                 ["unit", "time"], **kw)
+    return [from_fe_ols(res, term, estimand=estimand.format(term[2:]), method=method,
+                        level=level, data_source=tag, note=note) for term in inter.columns]
+
+
 def cohort_effects(data: StudyData, controls: list[str], *, level: float, vcov: str,
                    cluster: str, drop_singletons: bool, tag: str) -> list[Estimate]:
     """OLS analogues of the cohort (batch) model: the pooled ``d x 1[cohort = g]`` regression
@@ -27,14 +42,10 @@ def cohort_effects(data: StudyData, controls: list[str], *, level: float, vcov: 
     p = data.panel
     kw = dict(cluster=cluster, vcov=vcov, drop_singleton_fe=drop_singletons)
     cohorts = sorted(int(c) for c in p["cohort"].dropna().unique())
-    inter = pd.DataFrame({f"d:{g}": (p["d"] * (p["cohort"] == g).fillna(False)).astype(int)
-                          for g in cohorts}, index=p.index)
-    inter = inter.loc[:, inter.sum() > 0]
-    res = fe_ols(pd.concat([p, inter], axis=1), "y", [*inter.columns, *controls],
-                 ["unit", "time"], **kw)
-    rows = [from_fe_ols(res, term, estimand=f"att[cohort={term[2:]}]",
-                        method="twfe_interaction_cohort", level=level, data_source=tag,
-                        note="pooled regression with cohort x d terms") for term in inter.columns]
+    rows = pooled_interaction(p, p["cohort"], cohorts, "att[cohort={}]", controls,
+                              method="twfe_interaction_cohort",
+                              note="pooled regression with cohort x d terms", level=level,
+                              tag=tag, kw=kw)
     for g in cohorts:
         sub = p[p["cohort"].isna() | (p["cohort"] == g)]
         if sub["cohort"].isna().all() or not sub["cohort"].isna().any():
@@ -65,15 +76,10 @@ def heterogeneity(data: StudyData, cfg: Mapping, controls: list[str], *, level: 
             rows.append(from_fe_ols(res, "d", estimand=f"att[{r}]", method="twfe_subsample",
                                     level=level, data_source=tag,
                                     note=f"units with {region} = {r}"))
-        inter = pd.DataFrame({f"d:{r}": (p["d"] * (p[region] == r)).astype(int)
-                              for r in levels}, index=p.index)
-        inter = inter.loc[:, inter.sum() > 0]
-        frame = pd.concat([p, inter], axis=1)
-        res = fe_ols(frame, "y", [*inter.columns, *controls], ["unit", "time"], **kw)
-        for term in inter.columns:
-            rows.append(from_fe_ols(res, term, estimand=f"att[{term[2:]}]",
-                                    method="twfe_interaction", level=level, data_source=tag,
-                                    note="pooled regression with region x d terms"))
+        rows += pooled_interaction(p, p[region], levels, "att[{}]", controls,
+                                   method="twfe_interaction",
+                                   note="pooled regression with region x d terms",
+                                   level=level, tag=tag, kw=kw)
     else:
         skipped.append(f"heterogeneity by region: no column {region!r} in the panel")
     groups = dict(cfg.get("cohort_groups") or {})

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from ..errors import InputError
 from ..estimates import Estimate
 from ..study import StudyData
 from .baseline import baseline_twfe
@@ -47,8 +48,6 @@ class FreqResults:
 
 def run_freq(data: StudyData, cfg: Mapping, level: float = 0.95) -> FreqResults:
     """Every block listed in ``cfg.blocks``; unknown names are an error."""
-    from ..errors import InputError
-
     blocks = list(cfg.get("blocks", ["baseline"]))
     unknown = [b for b in blocks if b not in BLOCKS]
     if unknown:
@@ -85,7 +84,7 @@ def run_freq(data: StudyData, cfg: Mapping, level: float = 0.95) -> FreqResults:
                   "callaway_santanna": callaway_santanna}[name]
             rows, messages = fn(data, sub, controls, **kw)
             out.rows += rows
-            # imputation and sun_abraham report notes on what they did; the others, skips
+            # the staggered estimators report notes on what they did; the others, skips
             if name in ("imputation", "sun_abraham", "callaway_santanna"):
                 out.notes += messages
             else:
