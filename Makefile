@@ -20,12 +20,13 @@ $(VENV)/.installed: $(VENV)/.created pyproject.toml
 
 $(VENV)/.installed-dev: $(VENV)/.installed
 	@$(PY) -m pip install $(PIP_FLAGS) -e '.[dev]' 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
-	@$(PY) -c "import pytest, pyfixest" && touch $@
+	@$(PY) -c "import pytest, pyfixest, selenium" && touch $@
 
 run: $(VENV)/.installed
 	$(PY) -m bayes_resil $(ARGS)
 
 test: $(VENV)/.installed-dev
+	@sh scripts/ensure_chromium.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev

@@ -1,6 +1,13 @@
-"""Shared fixtures: the default simulated study (built once per session) and small panels."""
+"""Shared fixtures: the default simulated study (built once per session), small panels, the
+default CLI run (smoke sampler) and a headless Chromium driven through Selenium."""
 
 from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -53,3 +60,49 @@ def make_user_panel(seed: int = 7, n_units: int = 60, years=(2001, 2009),
 @pytest.fixture
 def user_panel():
     return make_user_panel()
+
+
+def cli(*args: str, cwd: Path | None = None, env: dict | None = None):
+    """``python -m bayes_resil *args`` in a subprocess (captured output)."""
+    return subprocess.run([sys.executable, "-m", "bayes_resil", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **(env or {})})
+
+
+@pytest.fixture(scope="session")
+def default_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "default"
+    # the default run (model=hetero_region, freq=paper) with the smoke sampler, for speed
+    proc = cli(f"hydra.run.dir={out}", "sampler=smoke")
+    assert proc.returncode == 0, proc.stderr
+    return out, proc
+
+
+CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--window-size=1280,2000")
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory):
+    """Debian's headless Chromium via its ChromeDriver (installed by scripts/ensure_chromium.sh,
+    which ``make test`` runs). Missing browser: the test fails, unless BAYES_RESIL_NO_BROWSER=1
+    asks to skip it (reported as skipped)."""
+    if os.environ.get("BAYES_RESIL_NO_BROWSER") == "1":
+        pytest.skip("BAYES_RESIL_NO_BROWSER=1: headless-Chromium report checks skipped")
+    chromium, driver_bin = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and driver_bin):
+        pytest.fail("headless Chromium is missing: run `sh scripts/ensure_chromium.sh` (Debian "
+                    "packages chromium and chromium-driver) or set BAYES_RESIL_NO_BROWSER=1")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = chromium
+    for flag in CHROMIUM_FLAGS:
+        opts.add_argument(flag)
+    opts.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
+    driver = webdriver.Chrome(service=Service(executable_path=driver_bin), options=opts)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()

@@ -15,24 +15,9 @@ import pyfixest as pf
 import pytest
 
 from bayes_resil.estimates import REQUIRED
-from conftest import make_user_panel
+from conftest import cli, make_user_panel
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def cli(*args: str, cwd: Path | None = None, env: dict | None = None):
-    return subprocess.run([sys.executable, "-m", "bayes_resil", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **(env or {})})
-
-
-@pytest.fixture(scope="module")
-def default_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs") / "default"
-    # the default run (model=hetero_region, freq=paper) with the smoke sampler, for speed
-    proc = cli(f"hydra.run.dir={out}", "sampler=smoke")
-    assert proc.returncode == 0, proc.stderr
-    return out, proc
 
 
 def test_default_run_writes_the_contract(default_run):
@@ -155,8 +140,11 @@ def test_runs_never_share_a_directory_and_never_overwrite(tmp_path):
     assert a.returncode == b.returncode == 0, a.stderr + b.stderr
     runs = sorted(p.parent for p in tmp_path.glob("outputs/*/*/estimates.csv"))
     assert len(runs) == 2 and runs[0] != runs[1]
-    again = cli(f"hydra.run.dir={runs[0]}", "model=none")
-    assert again.returncode == 2 and "refusing to overwrite" in again.stderr
+    # the same config into a finished run's directory is that run; another config is refused
+    same = cli(f"hydra.run.dir={runs[0]}", "model=none", cwd=tmp_path)
+    assert same.returncode == 0 and "already holds this run" in same.stdout + same.stderr
+    other = cli(f"hydra.run.dir={runs[0]}", "model=none", "ci_level=0.9", cwd=tmp_path)
+    assert other.returncode == 2 and "refusing to overwrite" in other.stderr
 
 
 def test_help_lists_the_config_groups():
@@ -184,7 +172,9 @@ def test_wheel_ships_configs_and_design_data(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     for needed in ("bayes_resil/conf/config.yaml", "bayes_resil/conf/data/simulated.yaml",
                    "bayes_resil/design_data/prefecture_units_2010_2022.csv",
-                   "bayes_resil/design_data/published_tables.yaml"):
+                   "bayes_resil/design_data/published_tables.yaml",
+                   "bayes_resil/conf/hydra/launcher/joblib.yaml",
+                   "bayes_resil/conf/hydra/launcher/submitit_slurm.yaml"):
         assert needed in names, needed
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)

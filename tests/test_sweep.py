@@ -1,50 +1,121 @@
-"""A Hydra multirun: every job in its own directory, a failed job does not end the sweep, and
-the sweep comparison is written at the end and can be rebuilt from the directory."""
+"""Sweeps: a 4-job joblib multirun with the smoke sampler (every job in its own directory, the
+sweep comparison, PSIS-LOO and the sweep report written at the end), a failed job that does not
+end the sweep, the comparison rebuilt from the directory, and the launcher presets."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
+from scipy.special import logsumexp
+from selenium.webdriver.common.by import By
 
 from bayes_resil.compare import main as compare_main
 from bayes_resil.compare import sweep_table
+
+SWEEP = ["model=twfe,hetero_region", "prior=weakly_informative,skeptical", "sampler=smoke",
+         "sampler.cores=1", "freq=baseline"]
+
+
+def multirun(root, *args, timeout=900):
+    return subprocess.run([sys.executable, "-m", "bayes_resil", "-m", *args],
+                          capture_output=True, text=True, timeout=timeout, cwd=root)
 
 
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory):
     root = tmp_path_factory.mktemp("sweep")
-    proc = subprocess.run(
-        [sys.executable, "-m", "bayes_resil", "-m", "model=twfe", "sampler=smoke",
-         "freq=baseline", "prior=weakly_informative,skeptical", "data.roster=paper283,bogus",
-         f"hydra.sweep.dir={root / 'multi'}"],
-        capture_output=True, text=True, timeout=600, cwd=root)
+    proc = multirun(root, "hydra/launcher=joblib", *SWEEP, f"hydra.sweep.dir={root / 'multi'}")
     assert proc.returncode == 0, proc.stderr
     return root / "multi", proc
 
 
-def test_sweep_writes_one_dir_per_job_and_the_comparison(sweep):
+def test_joblib_sweep_runs_jobs_in_parallel_within_the_cores(sweep):
     multi, proc = sweep
-    assert sorted(p.name for p in multi.iterdir() if p.is_dir()) == ["0", "1", "2", "3"]
+    log = proc.stdout + proc.stderr
+    # sampler.cores=1: one core per job, so as many jobs at once as cores (2 here, or more)
+    assert "Joblib.Parallel(n_jobs=" in log and "is launching 4 jobs" in log
+    from bayes_resil.parallel import available_cores
+    assert f"Joblib.Parallel(n_jobs={available_cores()}," in log
+    assert sorted(p.name for p in multi.iterdir() if p.is_dir() and p.name.isdigit()) == [
+        "0", "1", "2", "3"]
+
+
+def test_sweep_comparison_holds_every_job(sweep):
+    multi, _ = sweep
     table = pd.read_csv(multi / "sweep_comparison.csv")
-    status = table.drop_duplicates("job").set_index("job")["status"]
-    assert (status.loc[[0, 2]] == "finished").all()
-    assert status.loc[[1, 3]].str.startswith("failed: data.roster='bogus'").all()
-    bayes = table[table["method"] == "bayes_twfe"]
-    assert len(bayes) == 2 and set(bayes["overrides"].str.extract(r"prior=(\w+)")[0]) == {
-        "weakly_informative", "skeptical"}
-    # each job's numbers are the ones in its own estimates.csv
-    for job in (0, 2):
-        est = pd.read_csv(multi / str(job) / "estimates.csv")
-        mine = table[(table["job"] == job) & (table["method"] == "bayes_twfe")]
-        assert mine["estimate"].iloc[0] == pytest.approx(
-            est.query("method == 'bayes_twfe'")["estimate"].iloc[0], rel=1e-12)
-    # the skeptical prior pulls the effect toward zero relative to the weakly informative one
-    by_prior = bayes.set_index(bayes["overrides"].str.extract(r"prior=(\w+)")[0])["estimate"]
+    assert (table.drop_duplicates("job")["status"] == "finished").all()
+    bayes = table[table["method"].str.startswith("bayes_") & (table["estimand"] == "att")]
+    assert len(bayes) == 4 and bayes["diagnostics_ok"].notna().all()
+    for r in bayes.itertuples():
+        est = pd.read_csv(multi / str(r.job) / "estimates.csv")
+        own = est.query("method == @r.method and estimand == 'att'")["estimate"].iloc[0]
+        assert r.estimate == pytest.approx(own, rel=1e-12)
+    # the skeptical prior pulls the TWFE effect toward zero relative to the weakly informative
+    twfe = bayes[bayes["method"] == "bayes_twfe"]
+    by_prior = twfe.set_index(twfe["overrides"].str.extract(r"prior=(\w+)")[0])["estimate"]
     assert by_prior["skeptical"] < by_prior["weakly_informative"]
     assert (multi / "sweep_comparison.png").is_file()
+
+
+def test_loo_comparison_matches_an_independent_computation(sweep):
+    multi, _ = sweep
+    loo = pd.read_csv(multi / "loo_comparison.csv", dtype={"job": str})
+    assert len(loo) == 4 and loo["group"].nunique() == 1  # same observations in every job
+    assert sorted(loo["rank"]) == [0, 1, 2, 3] and loo["weight"].sum() == pytest.approx(1)
+    best = loo.loc[loo["rank"] == 0, "elpd_loo"].iloc[0]
+    assert np.allclose(loo["elpd_diff"], loo["elpd_loo"] - best)
+    for r in loo.itertuples():
+        tree = xr.open_datatree(multi / r.job / "posterior.nc", engine="h5netcdf")
+        ll = tree["log_likelihood"]["y"].to_numpy()
+        tree.close()
+        ll = ll.reshape(-1, ll.shape[-1])
+        s = ll.shape[0]
+        lppd = (logsumexp(ll, axis=0) - np.log(s)).sum()
+        # p_loo = lppd - elpd_loo (definition); plain importance sampling (harmonic mean) is
+        # close to PSIS when the tails are light
+        assert r.p_loo == pytest.approx(lppd - r.elpd_loo, rel=1e-9)
+        elpd_is = -(logsumexp(-ll, axis=0) - np.log(s)).sum()
+        assert abs(elpd_is - r.elpd_loo) < 0.01 * abs(r.elpd_loo)
+        assert r.n_obs == ll.shape[1] and r.n_draws == s
+        assert (r.n_k_bad > 0) == isinstance(r.warning, str)
+
+
+def test_sweep_report_opens_and_links_every_job(sweep, browser):
+    multi, _ = sweep
+    browser.get((multi / "sweep_report.html").resolve().as_uri())
+    assert browser.title.startswith("bayes_resil sweep report")
+    images = browser.execute_script(
+        "return Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)")
+    assert images == [True]
+    links = [a.get_attribute("href") for a in
+             browser.find_elements(By.CSS_SELECTOR, "table[data-table=jobs] a")]
+    assert len(links) == 4 and all(h.endswith("/report.html") for h in links)
+    assert all((multi / h.split("/")[-2] / "report.html").is_file() for h in links)
+    table = pd.read_csv(multi / "sweep_comparison.csv")
+    for cell in browser.find_elements(By.CSS_SELECTOR, "td[data-field=estimate]"):
+        mine = ((table["job"] == int(cell.get_attribute("data-job")))
+                & (table["method"] == cell.get_attribute("data-method"))
+                & (table["estimand"] == "att"))
+        value = table[mine]
+        assert float(cell.get_attribute("data-value")) == value["estimate"].iloc[0]
+    assert browser.find_elements(By.CSS_SELECTOR, "table[data-table=loo]")
+
+
+def test_a_failed_job_does_not_end_the_sweep(tmp_path):
+    proc = multirun(tmp_path, "model=none", "freq=baseline", "data.roster=paper283,bogus",
+                    f"hydra.sweep.dir={tmp_path / 'multi'}")
+    assert proc.returncode == 0, proc.stderr
+    table = pd.read_csv(tmp_path / "multi" / "sweep_comparison.csv")
+    status = table.drop_duplicates("job").set_index("job")["status"]
+    assert status.loc[0] == "finished"
+    assert status.loc[1].startswith("failed: data.roster='bogus'")
+    html = (tmp_path / "multi" / "sweep_report.html").read_text(encoding="utf-8")
+    assert 'class="alert alert-error"' in html and "1 job(s) failed" in html
 
 
 def test_comparison_can_be_rebuilt_and_sees_unfinished_jobs(sweep, tmp_path):

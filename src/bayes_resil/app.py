@@ -15,25 +15,30 @@ import warnings
 from pathlib import Path
 
 import hydra
+import pandas as pd
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from . import resume
 from .bayes.run import run_bayes
 from .design import published_tables
 from .errors import DiagnosticsFailed, InputError
 from .estimates import to_frame
 from .freq.suite import FreqResults, run_freq
 from .outputs import write_csv, write_text
+from .parallel import register_resolvers
 from .plots import plot_event_study, plot_placebo, save_figure
 from .plots.bacon import plot_bacon
 from .plots.bayes import plot_event_overlay
 from .plots.sensitivity import plot_sensitivity
+from .report import write_run_report
 from .study import StudyData, load_study
-from .summary import render_summary
+from .summary import design_lines, render_summary
 from .tables import event_time_markdown, event_time_table, write_tables
 
 log = logging.getLogger("bayes_resil")
+register_resolvers()
 
 CONVENTION = {
     "cluster": "SE clustered by {cluster}, CR1 small-sample factor as R fixest / Stata reghdfe",
@@ -110,11 +115,15 @@ def _write_freq_extras(data: StudyData, freq: FreqResults, est, out: Path) -> li
     return files
 
 
-def run(cfg: DictConfig, out_dir: str | Path) -> Path:
-    """Run the configured pipeline, writing every result into ``out_dir``."""
+def run(cfg: DictConfig, out_dir: str | Path, *, launch_dir: Path | None = None,
+        sweep_dir: Path | None = None, overrides: list[str] | None = None) -> Path:
+    """Run the configured pipeline, writing every result into ``out_dir``.
+
+    A finished run of the same config and panel (see :mod:`bayes_resil.resume`) under the
+    ``reuse.search`` folders of ``launch_dir`` or in ``sweep_dir`` is reused unless ``force``;
+    without ``launch_dir`` (a call from Python) nothing is searched and the run is computed.
+    """
     out = Path(out_dir)
-    if (out / "estimates.csv").exists():
-        raise InputError(f"{out} already holds a finished run; refusing to overwrite it")
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -122,6 +131,17 @@ def run(cfg: DictConfig, out_dir: str | Path) -> Path:
         data = load_study(cfg.data, cfg.get("index"))
     for w in caught:
         log.warning("%s", w.message)
+    key = resume.run_key(cfg, data.panel)
+    if resume.prepare_dir(out, key["key"]):
+        log.info("reused: %s already holds this run (key %s)", out, key["key"][:12])
+        return _finish_reused(cfg, out, out)
+    if launch_dir is not None and not cfg.get("force", False):
+        src = resume.find_finished(key["key"], resume.search_roots(cfg, launch_dir, sweep_dir))
+        if src is not None:
+            resume.reuse(src, out)
+            log.info("reused: same config and panel as %s (key %s); force=true recomputes",
+                     src, key["key"][:12])
+            return _finish_reused(cfg, out, src)
     files = _write_data_outputs(data, out)
     log.info("[2/3] frequentist estimates (freq=%s)", cfg.freq.name)
     level = float(cfg.get("ci_level", 0.95))
@@ -141,14 +161,56 @@ def run(cfg: DictConfig, out_dir: str | Path) -> Path:
         write_csv(est, out / "estimates.csv")
         files += bayes.files
     convention = CONVENTION[cfg.freq.vcov].format(cluster=cfg.freq.get("cluster", "unit"))
+    files += write_run_report(
+        out, info=_run_info(cfg, data, out, key, overrides), panel_lines=design_lines(data),
+        convention=convention, simulated=data.simulated,
+        notes=[*(f"Skipped: {s}" for s in freq.skipped), *freq.notes])
     text = render_summary(data, est, out, [*files, "summary.txt", ".hydra/"], convention,
                           skipped=freq.skipped, notes=freq.notes, bayes=bayes)
     text += f"Finished in {time.perf_counter() - t0:.1f} s.\n"
+    resume.write_key(key, out)
     write_text(text, out / "summary.txt")
     print(text, end="")
-    if bayes is not None and not bayes.diagnostics.passed and cfg.sampler.get("strict", False):
+    if bayes is not None and not bayes.diagnostics.passed:
+        _check_strict(cfg, bayes.diagnostics.failures)
+    return out
+
+
+def _run_info(cfg: DictConfig, data: StudyData, out: Path, key: dict[str, str],
+              overrides: list[str] | None) -> list[tuple[str, str]]:
+    """The "what was run" rows of the report."""
+    from . import __version__
+
+    return [
+        ("run directory", str(out.resolve())),
+        ("data", data.source),
+        ("simulated", "yes (known true effects)" if data.simulated else "no"),
+        ("config groups", f"model={cfg.model.name} prior={cfg.prior.name} "
+                          f"sampler={cfg.sampler.name} freq={cfg.freq.name}"),
+        ("command-line overrides", " ".join(overrides) if overrides else "(none)"
+         if overrides is not None else "(called from Python)"),
+        ("interval level", f"{float(cfg.get('ci_level', 0.95)):.2f}"),
+        ("bayes_resil version", __version__),
+        ("run key (config + panel hash)", key["key"][:16]),
+        ("finished", time.strftime("%Y-%m-%d %H:%M:%S %Z")),
+    ]
+
+
+def _check_strict(cfg: DictConfig, failures: list[str]) -> None:
+    if cfg.sampler.get("strict", False):
         raise DiagnosticsFailed("sampler.strict=true and the diagnostics failed: "
-                                + "; ".join(bayes.diagnostics.failures))
+                                + "; ".join(failures))
+
+
+def _finish_reused(cfg: DictConfig, out: Path, src: Path) -> Path:
+    """Print a reused run's summary and apply ``sampler.strict`` to its diagnostics."""
+    note = f"Reused the finished run {src} (same config and panel; force=true recomputes).\n"
+    print(note + (out / "summary.txt").read_text(encoding="utf-8"), end="")
+    diag = out / "diagnostics.csv"
+    if diag.exists():
+        table = pd.read_csv(diag, keep_default_na=False)
+        if not table["passed"].astype(bool).all():
+            _check_strict(cfg, [str(table["failures"].iloc[0])])
     return out
 
 
@@ -156,8 +218,10 @@ def run(cfg: DictConfig, out_dir: str | Path) -> Path:
 def _entry(cfg: DictConfig) -> None:
     hc = HydraConfig.get()
     out_dir = hc.runtime.output_dir
+    sweep_dir = Path(hc.sweep.dir) if hc.mode == RunMode.MULTIRUN else None
     try:
-        run(cfg, out_dir)
+        run(cfg, out_dir, launch_dir=Path(hc.runtime.cwd), sweep_dir=sweep_dir,
+            overrides=list(hc.overrides.task))
     except (InputError, DiagnosticsFailed) as exc:
         print(f"\nbayes_resil: error: {exc}\n(run directory: {out_dir})", file=sys.stderr)
         if hc.mode == RunMode.MULTIRUN:

@@ -1,13 +1,15 @@
 """Sweep comparison: one tidy table of every job's estimates, from a multirun directory.
 
 ``python -m bayes_resil.compare <multirun dir>`` rebuilds ``sweep_comparison.csv`` and
-``sweep_comparison.png`` from whatever jobs finished (an interrupted sweep can be summarised);
+``sweep_comparison.png`` from whatever jobs finished (an interrupted sweep can be summarised),
+and ``loo_comparison.csv`` (PSIS-LOO of the Bayesian jobs, :mod:`bayes_resil.loo`);
 :class:`SweepCompareCallback` does the same automatically at the end of a Hydra multirun.
 
 Columns: ``job`` (the job's directory name), ``overrides``, ``status`` (``finished``,
 ``failed: <message>`` or ``incomplete``), the estimate contract (``method``, ``estimand``,
 ``outcome``, ``estimate``, ``std_error``, ``ci_lower``, ``ci_upper``, ``n_obs``) and
-``diagnostics_ok`` for Bayesian rows (from the job's ``diagnostics.csv``).
+``diagnostics_ok`` for Bayesian rows (from the job's ``diagnostics.csv``) and ``reused_from`` (the
+finished run a job reused, see :mod:`bayes_resil.resume`; empty when computed).
 """
 
 from __future__ import annotations
@@ -23,10 +25,12 @@ from hydra.experimental.callback import Callback
 from matplotlib.figure import Figure
 from omegaconf import DictConfig
 
+from .loo import loo_table
 from .outputs import write_csv
+from .report import write_sweep_report
 
 ROW_COLUMNS = ["method", "estimand", "outcome", "estimate", "std_error", "ci_lower",
-               "ci_upper", "n_obs"]
+               "ci_upper", "n_obs", "data_source"]
 
 
 def job_dirs(sweep_dir: Path) -> list[Path]:
@@ -52,6 +56,8 @@ def job_rows(job: Path) -> pd.DataFrame:
         ok = bool(pd.read_csv(job / "diagnostics.csv")["passed"].all())
     out["diagnostics_ok"] = pd.array([ok if m.startswith("bayes_") else pd.NA
                                       for m in out["method"]], dtype="boolean")
+    reused = job / "reused_from.txt"
+    ident["reused_from"] = reused.read_text(encoding="utf-8").strip() if reused.exists() else ""
     for key, value in reversed(list({**ident, "status": "finished"}.items())):
         out.insert(0, key, value)
     return out
@@ -98,6 +104,15 @@ def write_sweep(sweep_dir: str | Path) -> Path:
     path = write_csv(table, sweep_dir / "sweep_comparison.csv")
     if "method" in table.columns:
         save_figure(plot_sweep(table), sweep_dir / "sweep_comparison", formats=("png",))
+    finished = table[table["status"] == "finished"].drop_duplicates("job")
+    posteriors = [(str(r.job), r.overrides, sweep_dir / str(r.job) / "posterior.nc")
+                  for r in finished.itertuples()
+                  if (sweep_dir / str(r.job) / "posterior.nc").is_file()]
+    loo = None
+    if posteriors:
+        loo = loo_table(posteriors)
+        write_csv(loo, sweep_dir / "loo_comparison.csv")
+    write_sweep_report(sweep_dir, table, loo)
     return path
 
 

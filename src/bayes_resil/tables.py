@@ -138,7 +138,7 @@ def tidy_table(spec: TableSpec, est: pd.DataFrame, published: dict | None) -> pd
     return pd.DataFrame.from_records(records)
 
 
-def _cell_rows(tidy: pd.DataFrame, digits: int) -> tuple[list[str], list[list[str]]]:
+def cell_rows(tidy: pd.DataFrame, digits: int) -> tuple[list[str], list[list[str]]]:
     """Header and body (list of rows) for the text renderers."""
     keys = list(dict.fromkeys(zip(tidy["column"], tidy["column_title"], tidy["source"],
                                   strict=True)))
@@ -177,7 +177,7 @@ def _cell_rows(tidy: pd.DataFrame, digits: int) -> tuple[list[str], list[list[st
 
 def to_markdown(spec: TableSpec, tidy: pd.DataFrame, *, digits: int = 4,
                 note: str = "") -> str:
-    header, body = _cell_rows(tidy, digits)
+    header, body = cell_rows(tidy, digits)
     lines = [f"### {spec.title}", "", "| " + " | ".join(header) + " |",
              "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(r) + " |" for r in body]
@@ -193,7 +193,7 @@ def _tex(s: str) -> str:
 
 
 def to_latex(spec: TableSpec, tidy: pd.DataFrame, *, digits: int = 4, note: str = "") -> str:
-    header, body = _cell_rows(tidy, digits)
+    header, body = cell_rows(tidy, digits)
     cols = "l" + "c" * (len(header) - 1)
     lines = [r"\begin{table}[htbp]", r"\centering", rf"\caption{{{_tex(spec.title)}}}",
              rf"\begin{{tabular}}{{{cols}}}", r"\hline",

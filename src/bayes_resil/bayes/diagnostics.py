@@ -3,8 +3,8 @@
 ``diagnostics.csv``: one row per reported parameter (treatment effects and the hyperparameters
 that govern them, not every unit effect) with R-hat, bulk / tail ESS and MCSE of the mean, plus
 the run's divergences and minimum BFMI; ``passed`` is false and ``failures`` lists what failed
-when a threshold is missed. Power-scaling prior / likelihood sensitivity (``psense``) of the
-effect parameters goes to ``psense.csv``.
+(the same text on every row) when a threshold is missed. Power-scaling prior / likelihood
+sensitivity (``psense``) of the effect parameters goes to ``psense.csv``.
 """
 
 from __future__ import annotations
@@ -74,6 +74,7 @@ def diagnose(idata: xr.DataTree, built: BuiltModel, checks: Mapping | None = Non
     for key, value in checks.items():
         summ[f"threshold_{key}"] = value
     summ["passed"] = not failures
+    summ["failures"] = "; ".join(failures)
     cols = ["parameter", "is_effect", "r_hat", "ess_bulk", "ess_tail", "mcse_mean"]
     summ = summ[[*cols, *[c for c in summ.columns if c not in cols]]]
     psense = None

@@ -1,0 +1,107 @@
+"""report.html / report.md of a run: opened in headless Chromium, its images load, nothing is
+fetched from outside, failed diagnostics are at the top in red, and its numbers are the ones in
+estimates.csv."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from selenium.webdriver.common.by import By
+
+from bayes_resil.report.document import Alert, Cell, Heading, Table, to_html, to_markdown
+
+
+def open_report(browser, path: Path):
+    browser.get(path.resolve().as_uri())
+    browser.execute_script("return document.readyState")
+    return browser
+
+
+def test_report_renders_in_headless_chromium_with_its_images(default_run, browser):
+    out, _ = default_run
+    page = open_report(browser, out / "report.html")
+    assert page.title.startswith("bayes_resil run report")
+    assert page.execute_script("return document.body.scrollHeight") > 2000
+    images = page.execute_script(
+        "return Array.from(document.images).map(i => [i.complete, i.naturalWidth, "
+        "i.naturalHeight])")
+    pngs = list((out / "figures").glob("*.png"))
+    assert len(images) == len(pngs) >= 8
+    assert all(done and w > 100 and h > 100 for done, w, h in images), images
+    # self-contained: no script, no stylesheet link, nothing loaded over the network
+    external = page.execute_script(
+        "return document.querySelectorAll('script, link[rel=stylesheet], [src^=http], "
+        "[href^=http]').length")
+    assert external == 0
+    shot = page.get_screenshot_as_png()
+    assert shot[:8] == b"\x89PNG\r\n\x1a\n" and len(shot) > 20_000
+
+
+def test_report_numbers_are_the_ones_in_estimates_csv(default_run, browser):
+    out, _ = default_run
+    est = pd.read_csv(out / "estimates.csv")
+    page = open_report(browser, out / "report.html")
+    table = page.find_element(By.CSS_SELECTOR, "table[data-table=all_estimates]")
+    cells = table.find_elements(By.CSS_SELECTOR, "td[data-field=estimate]")
+    assert len(cells) == len(est)
+    key = ["method", "estimand", "outcome"]
+    shown = pd.DataFrame([{"method": c.get_attribute("data-method"),
+                           "estimand": c.get_attribute("data-estimand"),
+                           "outcome": c.get_attribute("data-outcome"),
+                           "value": float(c.get_attribute("data-value")), "text": c.text}
+                          for c in cells])
+    both = est.astype({"outcome": str}).merge(shown, on=key, validate="one_to_one")
+    assert len(both) == len(est)
+    assert (both["value"] - both["estimate"]).abs().max() < 1e-15
+    assert (both["text"] == both["estimate"].map(lambda v: f"{v:.4f}")).all()
+    # the headline rows the reader sees first: TWFE, with controls, and the Bayesian effect
+    for method in ("twfe", "twfe_controls", "bayes_hetero_region"):
+        cell = page.find_element(By.CSS_SELECTOR, f"table[data-table] td[data-method={method}]"
+                                 "[data-estimand=att][data-field=estimate]")
+        value = est.query("method == @method and estimand == 'att'")["estimate"].iloc[0]
+        assert cell.text == f"{value:.4f}"
+
+
+def test_failed_diagnostics_are_the_first_thing_in_red(default_run, browser):
+    out, _ = default_run
+    diag = pd.read_csv(out / "diagnostics.csv")
+    assert not diag["passed"].all()  # the smoke sampler's tiny run fails the thresholds
+    page = open_report(browser, out / "report.html")
+    alert = page.find_element(By.CSS_SELECTOR, "body > h1 + *")  # the block right below h1
+    assert "alert-error" in alert.get_attribute("class").split()
+    assert "DIAGNOSTICS FAILED" in alert.text
+    color = page.execute_script("return getComputedStyle(arguments[0]).color", alert)
+    r, g, b = map(int, re.findall(r"\d+", color)[:3])
+    assert r > 120 and g < 60 and b < 60, color
+    for failure in diag["failures"].iloc[0].split("; "):
+        assert failure in alert.text
+
+
+def test_report_md_has_the_same_numbers_and_working_figure_links(default_run):
+    out, _ = default_run
+    md = (out / "report.md").read_text(encoding="utf-8")
+    est = pd.read_csv(out / "estimates.csv")
+    twfe = est.query("method == 'twfe' and estimand == 'att'").iloc[0]
+    assert f"| twfe | att | y | {twfe['estimate']:.4f} | {twfe['std_error']:.4f} |" in md
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
+    assert links and all((out / link).is_file() for link in links)
+    assert "SIMULATED DATA" in md and "Table 2. Baseline TWFE DID" in md
+
+
+def test_document_escapes_html_and_markdown():
+    blocks = [Alert("a <b> & c", ["x|y"]), Heading("h"),
+              Table(["col|1", "n"], [[Cell("<i>", {"k": 'q"'}), "1.5"]], "cap", "t")]
+    page = to_html("T <x>", blocks)
+    assert "<b>" not in page and "&lt;b&gt; &amp; c" in page and 'data-k="q&quot;"' in page
+    assert '<td class="num">1.5</td>' in page
+    md = to_markdown("T", blocks)
+    assert "| col\\|1 | n |" in md and "> - x|y" in md
+
+
+@pytest.mark.parametrize("name", ["report.html", "report.md"])
+def test_reports_are_listed_in_the_summary(default_run, name):
+    out, proc = default_run
+    assert (out / name).is_file() and name in proc.stdout
