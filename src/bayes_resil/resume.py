@@ -2,8 +2,9 @@
 
 Every finished run writes ``run_key.json``: a SHA-256 of the resolved config (without the keys
 that do not change results: ``force``, ``reuse``, ``sampler.progress`` and ``data.path``, whose
-*content* is hashed instead), of the loaded panel (every value, column name and dtype) and of the
-package version. Before computing, a run looks for a finished run with the same key under
+*content* is hashed instead), of the loaded panel (every value, column name and dtype), of the
+package version and of the package's source files (so an edited install never reuses results of
+older code). Before computing, a run looks for a finished run with the same key under
 ``reuse.search`` (relative to the launch directory; default ``outputs`` and ``multirun``) and in
 its own sweep directory. If one exists and ``force`` is false, its files are linked (hard links,
 else copies) into the new run directory, ``reused_from.txt`` names the source and the log says
@@ -16,6 +17,7 @@ holding a *finished* run of a different config is never written into.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -60,8 +62,21 @@ def config_hash(cfg: DictConfig) -> str:
     return hashlib.sha256(json.dumps(container, sort_keys=True, default=str).encode()).hexdigest()
 
 
+@functools.cache
+def code_hash() -> str:
+    """SHA-256 of the package's source files and bundled data: a code change (a new release or
+    an edit of an editable install) means earlier results are not reused."""
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for p in sorted([*root.rglob("*.py"), *root.rglob("*.yaml")]):
+        h.update(str(p.relative_to(root)).encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
 def run_key(cfg: DictConfig, panel: pd.DataFrame) -> dict[str, str]:
-    parts = {"config": config_hash(cfg), "panel": panel_hash(panel), "version": __version__}
+    parts = {"config": config_hash(cfg), "panel": panel_hash(panel), "version": __version__,
+             "code": code_hash()}
     key = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
     return {"key": key, **parts}
 

@@ -53,8 +53,8 @@ def sample(built: BuiltModel, cfg: Mapping) -> tuple[xr.DataTree, dict]:
         )
         timings["sampling_wall"] = time.perf_counter() - t0
         t1 = time.perf_counter()
-        pm.compute_log_likelihood(idata, var_names=built.observed[:1], progressbar=False)
-        pm.compute_log_prior(idata, progressbar=False)
+        pm.stats.compute_log_likelihood(idata, var_names=built.observed[:1], progressbar=False)
+        pm.stats.compute_log_prior(idata, progressbar=False)
         if cfg.get("posterior_predictive", True):
             pm.sample_posterior_predictive(idata, extend_inferencedata=True, random_seed=seed,
                                            progressbar=False)
