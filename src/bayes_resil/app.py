@@ -20,7 +20,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from . import resume
+from . import __version__, resume
 from .bayes.run import run_bayes
 from .design import published_tables
 from .errors import DiagnosticsFailed, InputError
@@ -179,8 +179,6 @@ def run(cfg: DictConfig, out_dir: str | Path, *, launch_dir: Path | None = None,
 def _run_info(cfg: DictConfig, data: StudyData, out: Path, key: dict[str, str],
               overrides: list[str] | None) -> list[tuple[str, str]]:
     """The "what was run" rows of the report."""
-    from . import __version__
-
     return [
         ("run directory", str(out.resolve())),
         ("data", data.source),
@@ -191,7 +189,7 @@ def _run_info(cfg: DictConfig, data: StudyData, out: Path, key: dict[str, str],
          if overrides is not None else "(called from Python)"),
         ("interval level", f"{float(cfg.get('ci_level', 0.95)):.2f}"),
         ("bayes_resil version", __version__),
-        ("run key (config + panel hash)", key["key"][:16]),
+        ("run key (config, panel and code hash)", key["key"][:16]),
         ("finished", time.strftime("%Y-%m-%d %H:%M:%S %Z")),
     ]
 
