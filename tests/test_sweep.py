@@ -131,3 +131,38 @@ def test_comparison_can_be_rebuilt_and_sees_unfinished_jobs(sweep, tmp_path):
     finally:
         (multi / "2" / "summary.bak").rename(multi / "2" / "summary.txt")
     assert compare_main([str(tmp_path)]) == 2
+
+
+def _fake_posterior(path, y, loc, seed):
+    """A posterior.nc with a Gaussian log-likelihood of ``y`` around ``loc`` (known closed form)."""
+    rng = np.random.default_rng(seed)
+    mu = loc + rng.normal(0, 0.05, size=(2, 250, 1))
+    ll = -0.5 * np.log(2 * np.pi) - 0.5 * (y[None, None, :] - mu) ** 2
+    tree = xr.DataTree.from_dict({
+        "posterior": xr.Dataset({"mu": (("chain", "draw"), mu[..., 0])}),
+        "log_likelihood": xr.Dataset({"y": (("chain", "draw", "obs"), ll)}),
+        "observed_data": xr.Dataset({"y": ("obs", y)}),
+    })
+    tree.to_netcdf(path, engine="h5netcdf")
+    return path
+
+
+def test_loo_compares_only_jobs_fitted_to_the_same_observations(tmp_path):
+    from bayes_resil.loo import loo_table
+
+    rng = np.random.default_rng(3)
+    y = rng.normal(0, 1, 200)
+    other = y[:150]  # e.g. a model with controls: fewer complete rows
+    jobs = [("a", "good", _fake_posterior(tmp_path / "a.nc", y, 0.0, 1)),
+            ("b", "shifted", _fake_posterior(tmp_path / "b.nc", y, 1.0, 2)),
+            ("c", "subset", _fake_posterior(tmp_path / "c.nc", other, 0.0, 3))]
+    table = loo_table(jobs).set_index("job")
+    assert table.loc["a", "group"] == table.loc["b", "group"] != table.loc["c", "group"]
+    # the model centred on the data's mean wins; closed form of the elpd difference for a
+    # (nearly) fixed mean: sum of -0.5 * ((y - 1)^2 - y^2)
+    assert table.loc["a", "rank"] == 0 and table.loc["b", "rank"] == 1
+    expected = -0.5 * ((y - 1.0) ** 2 - y**2).sum()
+    assert table.loc["b", "elpd_diff"] == pytest.approx(expected, rel=0.02)
+    assert table.loc["a", "weight"] + table.loc["b", "weight"] == pytest.approx(1)
+    assert table.loc["c", "rank"] == 0 and table.loc["c", "weight"] == 1
+    assert table.loc["c", "n_obs"] == 150 and (table["n_draws"] == 500).all()
