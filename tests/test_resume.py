@@ -25,7 +25,7 @@ def test_key_ignores_what_does_not_change_results_and_sees_what_does(study):
     base = compose(["model=twfe"])
     key = resume.run_key(base, study.panel)["key"]
     for same in (["force=true"], ["sampler.progress=false"], ["reuse.search=[elsewhere]"],
-                 ["+data.path=/some/where.csv"]):
+                 ["+data.path=/some/where.csv"], ["sampler.cores=1"]):
         assert resume.run_key(compose(["model=twfe", *same]), study.panel)["key"] == key
     for other in (["prior=skeptical"], ["ci_level=0.9"], ["sampler.draws=999"]):
         assert resume.run_key(compose(["model=twfe", *other]), study.panel)["key"] != key
@@ -68,6 +68,16 @@ def test_a_repeated_run_is_reused_and_force_recomputes(tmp_path):
                                   pd.read_csv(runs[0] / "estimates.csv"))
 
 
+def test_the_number_of_cores_does_not_change_the_draws(tmp_path):
+    """Why sampler.cores is left out of the run key: 1 or 2 cores give the same posterior."""
+    runs = [cli(f"hydra.run.dir={tmp_path / str(c)}", "model=twfe", "sampler=smoke",
+                "freq=baseline", f"sampler.cores={c}") for c in (1, 2)]
+    assert all(r.returncode == 0 for r in runs), runs[0].stderr
+    a, b = (pd.read_csv(tmp_path / str(c) / "estimates.csv").query("method == 'bayes_twfe'")
+            for c in (1, 2))
+    pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True))
+
+
 def _finished(sweep_dir):
     return {p.parent.name for p in sweep_dir.glob("*/summary.txt")}
 
@@ -98,6 +108,8 @@ def test_an_interrupted_sweep_finishes_only_what_is_missing(tmp_path):
     reused = {str(j) for j in jobs.index[jobs["reused_from"] != ""]}
     assert reused == done_before
     assert log.count("reused: same config and panel as") == len(done_before)
+    assert (f"sweep: 4 job(s), {len(done_before)} reused from earlier runs (jobs "
+            f"{', '.join(sorted(done_before))})") in log
     for job in done_before:
         assert jobs.loc[int(job), "reused_from"] == str((killed / job).resolve())
         pd.testing.assert_frame_equal(pd.read_csv(resumed / job / "estimates.csv"),
@@ -116,4 +128,6 @@ def test_an_interrupted_sweep_finishes_only_what_is_missing(tmp_path):
 
     forced = subprocess.run([*cmd, "force=true"], cwd=tmp_path, capture_output=True, text=True,
                             timeout=600)
-    assert forced.returncode == 0 and "reused" not in forced.stdout + forced.stderr
+    log = forced.stdout + forced.stderr
+    assert forced.returncode == 0 and "reused: same config" not in log
+    assert "sweep: 4 job(s), 0 reused from earlier runs; failed 0" in log

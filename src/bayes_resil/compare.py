@@ -121,7 +121,13 @@ class SweepCompareCallback(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         path = write_sweep(config.hydra.sweep.dir)
-        print(f"sweep comparison: {path}")
+        jobs = pd.read_csv(path, dtype={"job": str}, keep_default_na=False).drop_duplicates("job")
+        reused = jobs.loc[jobs["reused_from"] != "", "job"].tolist() if "reused_from" in jobs \
+            else []
+        print(f"sweep: {len(jobs)} job(s), {len(reused)} reused from earlier runs"
+              + (f" (jobs {', '.join(reused)})" if reused else "")
+              + f"; failed {int(jobs['status'].str.startswith('failed').sum())}")
+        print(f"sweep comparison: {path}\nsweep report: {path.parent / 'sweep_report.html'}")
 
 
 def main(argv: list[str] | None = None) -> int:

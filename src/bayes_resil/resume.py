@@ -1,14 +1,15 @@
 """Reuse of finished runs: a run whose config and panel were already analysed is not recomputed.
 
 Every finished run writes ``run_key.json``: a SHA-256 of the resolved config (without the keys
-that do not change results: ``force``, ``reuse``, ``sampler.progress`` and ``data.path``, whose
-*content* is hashed instead), of the loaded panel (every value, column name and dtype), of the
-package version and of the package's source files (so an edited install never reuses results of
-older code). Before computing, a run looks for a finished run with the same key under
-``reuse.search`` (relative to the launch directory; default ``outputs`` and ``multirun``) and in
-its own sweep directory. If one exists and ``force`` is false, its files are linked (hard links,
-else copies) into the new run directory, ``reused_from.txt`` names the source and the log says
-so. An interrupted sweep run again therefore finishes only the jobs that are missing.
+that do not change results: ``force``, ``reuse``, ``sampler.progress``, ``sampler.cores`` and
+``data.path``, whose *content* is hashed instead), of the loaded panel (every value, column name
+and dtype), of the package version and of the package's source files (so an edited install never
+reuses results of older code). Before computing, a run looks for a finished run with the same
+key under ``reuse.search`` (relative to the launch directory; default ``outputs`` and
+``multirun``) and in its own sweep directory. If one exists and ``force`` is false, its files
+are linked (hard links, else copies) into the new run directory, ``reused_from.txt`` names the
+source and the log says so. An interrupted sweep run again therefore finishes only the jobs that
+are missing.
 
 A run directory that already holds a *partial* run (killed part-way; no ``summary.txt``) has
 its files moved into ``interrupted-<time>/`` before the run starts again there; a directory
@@ -35,7 +36,9 @@ from .outputs import write_text
 KEY_FILE = "run_key.json"
 REUSED_FILE = "reused_from.txt"
 DONE_FILE = "summary.txt"
-IGNORED_KEYS = ("force", "reuse", "sampler.progress", "data.path")
+# keys that do not change results; sampler.cores only sets how many chains run at once (the
+# draws are the same for 1 or 2 cores with nutpie and with PyMC: checked, and tested below)
+IGNORED_KEYS = ("force", "reuse", "sampler.progress", "sampler.cores", "data.path")
 # files of a run directory that belong to that run only (Hydra's config copy and log)
 OWN_FILES = (".hydra", ".submitit")
 
