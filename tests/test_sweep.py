@@ -83,6 +83,12 @@ def test_loo_comparison_matches_an_independent_computation(sweep):
         assert abs(elpd_is - r.elpd_loo) < 0.01 * abs(r.elpd_loo)
         assert r.n_obs == ll.shape[1] and r.n_draws == s
         assert (r.n_k_bad > 0) == isinstance(r.warning, str)
+    influential = pd.read_csv(multi / "loo_influential.csv", dtype={"job": str})
+    assert influential.groupby("job").size().reindex(loo["job"], fill_value=0).tolist() == \
+        loo["n_k_bad"].tolist()
+    panel = pd.read_csv(multi / "0" / "panel.csv")
+    known = set(zip(panel["unit"].astype(str), panel["time"], strict=True))
+    assert set(zip(influential["unit"].astype(str), influential["time"], strict=True)) <= known
 
 
 def test_sweep_report_opens_and_links_every_job(sweep, browser):
@@ -133,15 +139,22 @@ def test_comparison_can_be_rebuilt_and_sees_unfinished_jobs(sweep, tmp_path):
     assert compare_main([str(tmp_path)]) == 2
 
 
-def _fake_posterior(path, y, loc, seed):
-    """A posterior.nc with a Gaussian log-likelihood of ``y`` around ``loc`` (known closed form)."""
+def _fake_posterior(path, y, loc, seed, *, planted: int | None = None):
+    """A posterior.nc with a Gaussian log-likelihood of ``y`` around ``loc`` (known closed form);
+    ``planted``: one observation whose likelihood varies wildly across draws (a heavy-tailed
+    importance ratio, which PSIS must flag)."""
     rng = np.random.default_rng(seed)
     mu = loc + rng.normal(0, 0.05, size=(2, 250, 1))
     ll = -0.5 * np.log(2 * np.pi) - 0.5 * (y[None, None, :] - mu) ** 2
+    if planted is not None:
+        ll[:, :, planted] = -0.5 * (8.0 - rng.normal(0, 2.5, size=(2, 250))) ** 2
+    observed = xr.Dataset({"y": ("obs", y)}).assign_coords(
+        obs_unit=("obs", np.array([f"city{i}" for i in range(y.size)])),
+        obs_time=("obs", 2010 + np.arange(y.size) % 13))
     tree = xr.DataTree.from_dict({
         "posterior": xr.Dataset({"mu": (("chain", "draw"), mu[..., 0])}),
         "log_likelihood": xr.Dataset({"y": (("chain", "draw", "obs"), ll)}),
-        "observed_data": xr.Dataset({"y": ("obs", y)}),
+        "observed_data": observed,
     })
     tree.to_netcdf(path, engine="h5netcdf")
     return path
@@ -155,8 +168,14 @@ def test_loo_compares_only_jobs_fitted_to_the_same_observations(tmp_path):
     other = y[:150]  # e.g. a model with controls: fewer complete rows
     jobs = [("a", "good", _fake_posterior(tmp_path / "a.nc", y, 0.0, 1)),
             ("b", "shifted", _fake_posterior(tmp_path / "b.nc", y, 1.0, 2)),
-            ("c", "subset", _fake_posterior(tmp_path / "c.nc", other, 0.0, 3))]
-    table = loo_table(jobs).set_index("job")
+            ("c", "subset", _fake_posterior(tmp_path / "c.nc", other, 0.0, 3, planted=17))]
+    table, influential = loo_table(jobs)
+    table = table.set_index("job")
+    # the planted observation is the one flagged, by its city-year
+    assert influential["job"].tolist() == ["c"] and influential["obs"].tolist() == [17]
+    assert influential[["unit", "time"]].iloc[0].tolist() == ["city17", 2010 + 17 % 13]
+    assert table.loc["c", "n_k_bad"] == 1 and "worst city17 2014" in table.loc["c", "warning"]
+    assert table.loc["a", "warning"] == table.loc["b", "warning"] == ""
     assert table.loc["a", "group"] == table.loc["b", "group"] != table.loc["c", "group"]
     # the model centred on the data's mean wins; closed form of the elpd difference for a
     # (nearly) fixed mean: sum of -0.5 * ((y - 1)^2 - y^2)

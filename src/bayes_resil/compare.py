@@ -2,7 +2,8 @@
 
 ``python -m bayes_resil.compare <multirun dir>`` rebuilds ``sweep_comparison.csv`` and
 ``sweep_comparison.png`` from whatever jobs finished (an interrupted sweep can be summarised),
-and ``loo_comparison.csv`` (PSIS-LOO of the Bayesian jobs, :mod:`bayes_resil.loo`);
+and ``loo_comparison.csv`` / ``loo_influential.csv`` (PSIS-LOO of the Bayesian jobs and the
+observations it cannot handle, :mod:`bayes_resil.loo`);
 :class:`SweepCompareCallback` does the same automatically at the end of a Hydra multirun.
 
 Columns: ``job`` (the job's directory name), ``overrides``, ``status`` (``finished``,
@@ -110,8 +111,9 @@ def write_sweep(sweep_dir: str | Path) -> Path:
                   if (sweep_dir / str(r.job) / "posterior.nc").is_file()]
     loo = None
     if posteriors:
-        loo = loo_table(posteriors)
+        loo, influential = loo_table(posteriors)
         write_csv(loo, sweep_dir / "loo_comparison.csv")
+        write_csv(influential, sweep_dir / "loo_influential.csv")
     write_sweep_report(sweep_dir, table, loo)
     return path
 

@@ -9,7 +9,9 @@ the joint models (``iv``, ``mediation``) that is ``y`` given the treatment / med
 Columns: ``group`` (first 12 hex digits of the hash), ``job``, ``overrides``, ``rank``,
 ``elpd_loo``, ``se``, ``p_loo``, ``elpd_diff``, ``dse``, ``weight``, ``n_obs``, ``n_draws``,
 ``pareto_k_max``, ``k_threshold`` (arviz's sample-size dependent good-k bound, at most 0.7),
-``n_k_bad`` (observations above it), ``warning`` (text; empty when every k is good).
+``n_k_bad`` (observations above it), ``warning`` (text naming the worst city-years; empty
+when every k is good). ``loo_influential.csv`` lists every flagged observation of every job
+(``job``, ``obs``, ``unit``, ``time``, ``pareto_k``, ``elpd_i``).
 """
 
 from __future__ import annotations
@@ -35,41 +37,57 @@ def _observed_hash(tree: xr.DataTree) -> str:
     return hashlib.sha256(y.tobytes()).hexdigest()[:12]
 
 
-def job_loo(posterior_nc: Path) -> tuple[str, azs.utils.ELPDData]:
-    """(observation-group hash, PSIS-LOO of ``y``) of one job's posterior."""
+def job_loo(posterior_nc: Path) -> tuple[str, azs.utils.ELPDData, pd.DataFrame]:
+    """(observation-group hash, PSIS-LOO of ``y``, the observations whose Pareto k exceeds the
+    good-k bound: ``obs``, ``unit``, ``time``, ``pareto_k``, ``elpd_i``) of one job."""
     tree = xr.open_datatree(posterior_nc, engine="h5netcdf")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # Pareto-k reported in the table
             elpd = azs.loo(tree, pointwise=True, var_name="y")
-        return _observed_hash(tree), elpd
+        observed = tree["observed_data"].to_dataset()
+        k = np.asarray(elpd.pareto_k).ravel()
+        bad = np.flatnonzero(k > elpd.good_k)
+        label = {c: observed[f"obs_{c}"].to_numpy()[bad] if f"obs_{c}" in observed.coords
+                 else np.full(bad.size, None) for c in ("unit", "time")}
+        flagged = pd.DataFrame({"obs": bad, **label, "pareto_k": k[bad],
+                                "elpd_i": np.asarray(elpd.elpd_i).ravel()[bad]})
+        return _observed_hash(tree), elpd, flagged.sort_values("pareto_k", ascending=False)
     finally:
         tree.close()
 
 
-def _row(group: str, job: str, overrides: str, elpd) -> dict:
+def _row(group: str, job: str, overrides: str, elpd, flagged: pd.DataFrame) -> dict:
     k = np.asarray(elpd.pareto_k).ravel()
-    n_bad = int((k > elpd.good_k).sum())
-    text = (f"{n_bad} observation(s) with Pareto k > {elpd.good_k:.2f} (max {np.nanmax(k):.2f}):"
-            " PSIS-LOO unreliable for them; more draws or a more robust model"
-            if n_bad else "")
+    n_bad = len(flagged)
+    worst = ", ".join(f"{r.unit} {r.time} (k={r.pareto_k:.2f})" for r in flagged.head(3)
+                      .itertuples() if r.unit is not None)
+    text = (f"{n_bad} observation(s) with Pareto k > {elpd.good_k:.2f} (max {np.nanmax(k):.2f}"
+            + (f"; worst {worst}" if worst else "") + "): PSIS-LOO unreliable for them; more "
+            "draws or a more robust likelihood" if n_bad else "")
     return {"group": group, "job": job, "overrides": overrides, "elpd_loo": float(elpd.elpd),
             "se": float(elpd.se), "p_loo": float(elpd.p), "n_obs": int(elpd.n_data_points),
             "n_draws": int(elpd.n_samples), "pareto_k_max": float(np.nanmax(k)),
             "k_threshold": float(elpd.good_k), "n_k_bad": n_bad, "warning": text}
 
 
-def loo_table(jobs: list[tuple[str, str, Path]]) -> pd.DataFrame:
-    """PSIS-LOO rows for ``(job, overrides, posterior.nc)`` triples, ranked within groups."""
-    rows, elpds = [], {}
+def loo_table(jobs: list[tuple[str, str, Path]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """PSIS-LOO rows for ``(job, overrides, posterior.nc)`` triples, ranked within groups, and
+    the observations each job flags (``job``, ``obs``, ``unit``, ``time``, ``pareto_k``,
+    ``elpd_i``; the content of ``loo_influential.csv``)."""
+    rows, elpds, flags = [], {}, []
     for job, overrides, path in jobs:
         try:
-            group, elpd = job_loo(path)
+            group, elpd, flagged = job_loo(path)
         except (OSError, KeyError, ValueError) as exc:
             log.warning("PSIS-LOO skipped for job %s: %s", job, exc)
             continue
-        rows.append(_row(group, job, overrides, elpd))
+        rows.append(_row(group, job, overrides, elpd, flagged))
         elpds.setdefault(group, {})[job] = elpd
+        flags.append(flagged.assign(job=job))
+    influential = (pd.concat(flags, ignore_index=True) if flags else pd.DataFrame(
+        columns=["obs", "unit", "time", "pareto_k", "elpd_i", "job"]))
+    influential = influential[["job", "obs", "unit", "time", "pareto_k", "elpd_i"]]
     table = pd.DataFrame(rows, columns=[c for c in COLUMNS if c not in
                                         ("rank", "elpd_diff", "dse", "weight")])
     ranked = []
@@ -84,6 +102,6 @@ def loo_table(jobs: list[tuple[str, str, Path]]) -> pd.DataFrame:
                                  "dse": [0.0], "weight": [1.0]})
         ranked.append(comp.assign(group=group))
     if not ranked:
-        return pd.DataFrame(columns=COLUMNS)
+        return pd.DataFrame(columns=COLUMNS), influential
     table = table.merge(pd.concat(ranked, ignore_index=True), on=["group", "job"])
-    return table[COLUMNS].sort_values(["group", "rank"], ignore_index=True)
+    return table[COLUMNS].sort_values(["group", "rank"], ignore_index=True), influential

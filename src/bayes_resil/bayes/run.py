@@ -150,6 +150,11 @@ def run_bayes(data: StudyData, cfg: Mapping, est: pd.DataFrame, out: Path, *,
         files.append("figures/event_overlay.png|svg")
     idata.attrs["data_source"] = tag
     idata.attrs["model"] = name
+    # which city-year each observation is (PSIS-LOO names its influential observations)
+    observed = idata["observed_data"].to_dataset().assign_coords(
+        obs_unit=("obs", md.frame["unit"].astype(str).to_numpy()),
+        obs_time=("obs", md.frame["time"].to_numpy()))
+    idata["observed_data"] = xr.DataTree(observed)
     write_atomic(out / "posterior.nc", lambda p: netcdf_ready(idata).to_netcdf(
         p, engine="h5netcdf"))
     files.append("posterior.nc")

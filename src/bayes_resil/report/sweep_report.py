@@ -72,8 +72,9 @@ def sweep_blocks(sweep_dir: Path, table: pd.DataFrame, loo: pd.DataFrame | None,
                                                 "p_loo", "elpd_diff", "dse", "weight",
                                                 "pareto_k_max", "n_k_bad"], digits=2,
                                   name="loo"))
-    blocks.append(Paragraph("Machine-readable: sweep_comparison.csv, loo_comparison.csv; every "
-                            "job's own report.html is linked from the jobs table."))
+    blocks.append(Paragraph("Machine-readable: sweep_comparison.csv, loo_comparison.csv, "
+                            "loo_influential.csv (the city-years PSIS-LOO flags); every job's "
+                            "own report.html is linked from the jobs table."))
     return blocks
 
 
