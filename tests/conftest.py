@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -63,7 +64,11 @@ def user_panel():
 
 
 def cli(*args: str, cwd: Path | None = None, env: dict | None = None):
-    """``python -m bayes_resil *args`` in a subprocess (captured output)."""
+    """``python -m bayes_resil *args`` in a subprocess (captured output). Without ``cwd`` it runs
+    in a fresh empty directory, so no earlier run (say in the checkout's ``outputs/``) can be
+    reused: every test computes what it checks."""
+    if cwd is None:
+        cwd = Path(tempfile.mkdtemp(prefix="bayes_resil_cli_"))
     return subprocess.run([sys.executable, "-m", "bayes_resil", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=300,
                           env={**os.environ, **(env or {})})

@@ -96,6 +96,10 @@ def test_paper_suite_on_a_user_panel_skips_what_is_missing(tmp_path):
     assert (out / "figures" / "event_study.png").is_file()
     assert (out / "tables" / "table2_baseline.md").is_file()
     assert "[published]" not in (out / "tables" / "table2_baseline.md").read_text()
+    # the user panel's report: not simulated, no published numbers, the skipped blocks said
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "SIMULATED" not in report and "[published]" not in report
+    assert "Skipped: iv: no instrument column" in report and "Index weights" not in report
 
 
 def test_staggered_suite_on_a_user_panel(tmp_path):
