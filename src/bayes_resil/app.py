@@ -21,6 +21,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from . import __version__, resume
+from .bayes.diagnostics import saved_status
 from .bayes.run import run_bayes
 from .design import published_tables
 from .errors import DiagnosticsFailed, InputError
@@ -204,11 +205,10 @@ def _finish_reused(cfg: DictConfig, out: Path, src: Path) -> Path:
     """Print a reused run's summary and apply ``sampler.strict`` to its diagnostics."""
     note = f"Reused the finished run {src} (same config and panel; force=true recomputes).\n"
     print(note + (out / "summary.txt").read_text(encoding="utf-8"), end="")
-    diag = out / "diagnostics.csv"
-    if diag.exists():
-        table = pd.read_csv(diag, keep_default_na=False)
-        if not table["passed"].astype(bool).all():
-            _check_strict(cfg, [str(table["failures"].iloc[0])])
+    if (out / "diagnostics.csv").exists():
+        passed, failures = saved_status(pd.read_csv(out / "diagnostics.csv"))
+        if not passed:
+            _check_strict(cfg, failures)
     return out
 
 

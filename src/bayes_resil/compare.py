@@ -26,6 +26,7 @@ from hydra.experimental.callback import Callback
 from matplotlib.figure import Figure
 from omegaconf import DictConfig
 
+from .bayes.diagnostics import saved_status
 from .loo import loo_table
 from .outputs import write_csv
 from .report import write_sweep_report
@@ -54,7 +55,7 @@ def job_rows(job: Path) -> pd.DataFrame:
     out = est[[c for c in ROW_COLUMNS if c in est.columns]].copy()
     ok = pd.NA
     if (job / "diagnostics.csv").exists():
-        ok = bool(pd.read_csv(job / "diagnostics.csv")["passed"].all())
+        ok, _ = saved_status(pd.read_csv(job / "diagnostics.csv"))
     out["diagnostics_ok"] = pd.array([ok if m.startswith("bayes_") else pd.NA
                                       for m in out["method"]], dtype="boolean")
     reused = job / "reused_from.txt"
@@ -96,8 +97,9 @@ def plot_sweep(table: pd.DataFrame, *, estimand: str = "att") -> Figure:
     return fig
 
 
-def write_sweep(sweep_dir: str | Path) -> Path:
-    """Write ``sweep_comparison.csv`` and ``.png`` into ``sweep_dir``; return the CSV path."""
+def write_sweep(sweep_dir: str | Path) -> tuple[Path, pd.DataFrame]:
+    """Write the sweep files (comparison CSV / PNG, LOO, report) into ``sweep_dir``; return the
+    comparison CSV's path and table."""
     from .plots import save_figure
 
     sweep_dir = Path(sweep_dir)
@@ -115,20 +117,25 @@ def write_sweep(sweep_dir: str | Path) -> Path:
         write_csv(loo, sweep_dir / "loo_comparison.csv")
         write_csv(influential, sweep_dir / "loo_influential.csv")
     write_sweep_report(sweep_dir, table, loo)
-    return path
+    return path, table
+
+
+def closing_line(table: pd.DataFrame) -> str:
+    """``sweep: N job(s), K reused from earlier runs (jobs ...); failed F``."""
+    jobs = table.drop_duplicates("job")
+    reused = jobs.loc[jobs["reused_from"].fillna("") != "", "job"].astype(str).tolist() \
+        if "reused_from" in jobs else []
+    return (f"sweep: {len(jobs)} job(s), {len(reused)} reused from earlier runs"
+            + (f" (jobs {', '.join(reused)})" if reused else "")
+            + f"; failed {int(jobs['status'].str.startswith('failed').sum())}")
 
 
 class SweepCompareCallback(Callback):
     """Hydra callback: the sweep comparison at the end of every multirun."""
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        path = write_sweep(config.hydra.sweep.dir)
-        jobs = pd.read_csv(path, dtype={"job": str}, keep_default_na=False).drop_duplicates("job")
-        reused = jobs.loc[jobs["reused_from"] != "", "job"].tolist() if "reused_from" in jobs \
-            else []
-        print(f"sweep: {len(jobs)} job(s), {len(reused)} reused from earlier runs"
-              + (f" (jobs {', '.join(reused)})" if reused else "")
-              + f"; failed {int(jobs['status'].str.startswith('failed').sum())}")
+        path, table = write_sweep(config.hydra.sweep.dir)
+        print(closing_line(table))
         print(f"sweep comparison: {path}\nsweep report: {path.parent / 'sweep_report.html'}")
 
 
@@ -138,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m bayes_resil.compare <multirun directory>", file=sys.stderr)
         return 2
     try:
-        path = write_sweep(args[0])
+        path, _ = write_sweep(args[0])
     except FileNotFoundError as exc:
         print(f"bayes_resil.compare: error: {exc}", file=sys.stderr)
         return 2

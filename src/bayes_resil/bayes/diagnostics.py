@@ -38,6 +38,13 @@ class Diagnostics:
         return not self.failures
 
 
+def saved_status(table: pd.DataFrame) -> tuple[bool, list[str]]:
+    """(passed, failures) of a run from its ``diagnostics.csv`` table (as written above)."""
+    passed = bool(table["passed"].all())
+    text = table["failures"].fillna("").astype(str).iloc[0] if "failures" in table else ""
+    return passed, [f for f in text.split("; ") if f]
+
+
 def diagnose(idata: xr.DataTree, built: BuiltModel, checks: Mapping | None = None
              ) -> Diagnostics:
     checks = {**DEFAULT_CHECKS, **dict(checks or {})}

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..bayes.diagnostics import saved_status
 from ..outputs import write_text
 from ..tables import PAPER_TABLES, cell_rows
 from .document import Alert, Block, Bullets, Cell, Figure, Heading, Paragraph, Table, to_html
@@ -44,7 +45,7 @@ def fmt(x, digits: int = 4) -> str:
     try:
         v = float(x)
     except (TypeError, ValueError):
-        return "" if x is None or (isinstance(x, float) and np.isnan(x)) else str(x)
+        return "" if x is None else str(x)
     if not np.isfinite(v):
         return ""
     return f"{v:.{digits}f}"
@@ -103,11 +104,10 @@ def _diagnostic_blocks(diag: pd.DataFrame | None) -> tuple[list[Block], list[Blo
     """(alert for the top, section body) from ``diagnostics.csv``."""
     if diag is None:
         return [], []
-    ok = bool(diag["passed"].all())
-    failures = str(diag["failures"].fillna("").iloc[0]) if "failures" in diag else ""
+    ok, failures = saved_status(diag)
     top: list[Block] = [] if ok else [Alert(
         "MCMC DIAGNOSTICS FAILED: do not trust the posterior summaries below",
-        [f for f in failures.split("; ") if f] or ["see the diagnostics table"], "error")]
+        failures or ["see the diagnostics table"], "error")]
     thresholds = {c.removeprefix("threshold_"): diag[c].iloc[0] for c in diag.columns
                   if c.startswith("threshold_")}
     body: list[Block] = [
