@@ -3,7 +3,8 @@
 Each prior is a mapping ``{dist: <PyMC distribution name>, <param>: <value>, ...}``. When
 ``scale_by_outcome_sd`` is true, location and scale parameters are in units of the outcome's
 standard deviation and are multiplied by it (rates divided by it), so one prior file fits any
-outcome. Users change any prior from the command line (``prior.effect.sigma=0.02``,
+outcome; unitless priors (``noise_df``, the Student-t degrees of freedom) are never scaled.
+Users change any prior from the command line (``prior.effect.sigma=0.02``,
 ``prior.effect.dist=StudentT +prior.effect.nu=3``) or add a file to ``conf/prior/``.
 """
 
@@ -28,11 +29,16 @@ PRIOR_NAMES = {
     "mundlak": "unit-level coefficients on the unit means of treatment and controls",
     "effect": "treatment effect, or the mean of the group effects",
     "effect_spread": "spread of group effects / step size of the event-time random walk",
-    "noise_sd": "residual standard deviation",
+    "noise_sd": "residual standard deviation (the scale, for Student-t errors)",
+    "noise_df": "degrees of freedom of Student-t errors (model.likelihood=student_t); unscaled",
     "first_stage": "instrument coefficient in the IV first stage",
     "mediator_path": "effect of treatment on the mediator (a-path)",
     "outcome_path": "effect of the mediator on the outcome (b-path)",
 }
+
+
+#: priors on quantities without the outcome's units (never scaled by its sd)
+UNSCALED = {"noise_df"}
 
 
 class PriorSet:
@@ -59,7 +65,7 @@ class PriorSet:
         dist = spec.pop("dist")
         out = {}
         for key, value in spec.items():
-            kind = PARAM_SCALE.get(key)
+            kind = None if name in UNSCALED else PARAM_SCALE.get(key)
             v = float(value)
             if kind in ("loc", "scale"):
                 v *= self.sd

@@ -96,6 +96,7 @@ def run_bayes(data: StudyData, cfg: Mapping, est: pd.DataFrame, out: Path, *,
     priors = PriorSet(pcfg, md.y_sd, float(md.y.mean()))
     t0 = time.perf_counter()
     built = BUILDERS[name](md, priors, mcfg)
+    built.notes.append(f"{mcfg.get('likelihood', 'normal')} errors")
     timings = {"build": time.perf_counter() - t0}
     files: list[str] = []
     fig_dir = out / "figures"

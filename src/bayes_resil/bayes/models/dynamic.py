@@ -31,7 +31,7 @@ from ...errors import InputError
 from ...freq.event_study import event_dummies
 from ..data import ModelData
 from ..priors import PriorSet
-from ..skeleton import likelihood, panel_mean
+from ..skeleton import NOISE_VARS, likelihood, panel_mean
 from .base import BuiltModel, ols_twfe_method
 
 
@@ -90,7 +90,7 @@ def build_event_study(md: ModelData, priors: PriorSet, cfg: Mapping) -> BuiltMod
 
     comp = {f"event[{k}]": ("event_study", f"event[{k}]", "y") for k in labels}
     return BuiltModel("event_study", model, md, ["effect"],
-                      [*(["rw_sd"] if smoothing == "random_walk" else []), "unit_sd", "sigma"],
+                      [*(["rw_sd"] if smoothing == "random_walk" else []), "unit_sd", *NOISE_VARS],
                       estimands, comparators=comp,
                       notes=[f"reference period {reference} fixed at 0; smoothing {smoothing}"])
 
@@ -172,7 +172,7 @@ def build_staggered(md: ModelData, priors: PriorSet, cfg: Mapping) -> BuiltModel
              for g in cohorts}
     return BuiltModel("staggered", model, md,
                       ["att", "att_gt", "att_cohort", "att_event", "att_calendar"],
-                      ["effect_mean", "cohort_sd", "event_sd", "cell_sd", "unit_sd", "sigma"],
+                      ["effect_mean", "cohort_sd", "event_sd", "cell_sd", "unit_sd", *NOISE_VARS],
                       estimands, comparators=comp,
                       notes=["untreated outcomes from unit and time effects; ATT(g,t) "
                              "partially pooled across cohorts and event times"])

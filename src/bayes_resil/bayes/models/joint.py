@@ -21,7 +21,7 @@ import pytensor.tensor as pt
 from ...errors import InputError
 from ..data import ModelData
 from ..priors import PriorSet
-from ..skeleton import panel_mean
+from ..skeleton import panel_mean, require_normal
 from .base import BuiltModel
 
 
@@ -32,6 +32,7 @@ def _standardise(v: np.ndarray) -> tuple[np.ndarray, float, float]:
 
 
 def build_iv(md: ModelData, priors: PriorSet, cfg: Mapping) -> BuiltModel:
+    require_normal(cfg, "iv")
     inst = cfg.get("instrument", "light")
     if inst not in md.frame.columns:
         raise InputError(f"model=iv needs the instrument column {inst!r} in the panel")
@@ -65,6 +66,7 @@ def build_iv(md: ModelData, priors: PriorSet, cfg: Mapping) -> BuiltModel:
 
 
 def build_mediation(md: ModelData, priors: PriorSet, cfg: Mapping) -> BuiltModel:
+    require_normal(cfg, "mediation")
     m_name = cfg.get("mediator", "ln_patents")
     if m_name not in md.frame.columns:
         raise InputError(f"model=mediation needs the mediator column {m_name!r}")

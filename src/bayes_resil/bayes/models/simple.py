@@ -19,7 +19,7 @@ import pytensor.tensor as pt
 from ...errors import InputError
 from ..data import ModelData
 from ..priors import PriorSet
-from ..skeleton import likelihood, panel_mean
+from ..skeleton import NOISE_VARS, likelihood, panel_mean
 from .base import BuiltModel, ols_twfe_method
 
 
@@ -32,7 +32,7 @@ def build_twfe(md: ModelData, priors: PriorSet, cfg: Mapping) -> BuiltModel:
     def estimands(post):
         return {"att": post["att"]}
 
-    return BuiltModel("twfe", model, md, ["att"], ["unit_sd", "sigma"], estimands,
+    return BuiltModel("twfe", model, md, ["att"], ["unit_sd", *NOISE_VARS], estimands,
                       comparators={"att": (ols_twfe_method(md), "att", "y")})
 
 
@@ -95,7 +95,7 @@ def build_group(md: ModelData, priors: PriorSet, cfg: Mapping, kind: str) -> Bui
     comp["att"] = (twfe, "att", "y")
     return BuiltModel(f"hetero_{'region' if kind == 'region' else 'batch'}", model, md,
                       ["effect", "att"],
-                      ["effect_mean", "effect_sd", "unit_sd", "sigma"],
+                      ["effect_mean", "effect_sd", "unit_sd", *NOISE_VARS],
                       estimands, comparators=comp, unpooled=unpooled,
                       pooled_mean_var="effect_mean",
                       notes=[f"{dim} effects {'centred' if centred else 'non-centred'}"])
