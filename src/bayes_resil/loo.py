@@ -63,8 +63,9 @@ def _row(group: str, job: str, overrides: str, elpd, flagged: pd.DataFrame) -> d
     worst = ", ".join(f"{r.unit} {r.time} (k={r.pareto_k:.2f})" for r in flagged.head(3)
                       .itertuples() if r.unit is not None)
     text = (f"{n_bad} observation(s) with Pareto k > {elpd.good_k:.2f} (max {np.nanmax(k):.2f}"
-            + (f"; worst {worst}" if worst else "") + "): PSIS-LOO unreliable for them; more "
-            "draws or a more robust likelihood" if n_bad else "")
+            + (f"; worst {worst}" if worst else "") + "): PSIS-LOO unreliable for them; use "
+            "K-fold CV, or a model that fits them (see README: Student-t errors discount "
+            "treated outliers)" if n_bad else "")
     return {"group": group, "job": job, "overrides": overrides, "elpd_loo": float(elpd.elpd),
             "se": float(elpd.se), "p_loo": float(elpd.p), "n_obs": int(elpd.n_data_points),
             "n_draws": int(elpd.n_samples), "pareto_k_max": float(np.nanmax(k)),
