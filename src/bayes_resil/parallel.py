@@ -25,24 +25,22 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def job_cores(chains: int, cores: int | None = None, *, available: int | None = None) -> int:
-    """Cores one job's sampler uses: ``sampler.cores`` or one per chain, capped by the machine."""
-    available = available or available_cores()
+def cluster_cores(chains: int, cores: int | None = None) -> int:
+    """CPUs to request per cluster task: ``sampler.cores`` or one per chain (not capped by the
+    machine that submits, whose cores say nothing about the compute nodes)."""
     want = int(cores) if cores not in (None, "None", "null") else int(chains)
-    return max(1, min(want, int(chains), available))
+    return max(1, min(want, int(chains)))
+
+
+def job_cores(chains: int, cores: int | None = None, *, available: int | None = None) -> int:
+    """Cores one job's sampler uses: ``cluster_cores`` capped by this machine."""
+    return max(1, min(cluster_cores(chains, cores), available or available_cores()))
 
 
 def parallel_jobs(chains: int, cores: int | None = None, *, available: int | None = None) -> int:
     """Jobs to run at once so that jobs x cores-per-job <= available cores (at least 1)."""
     available = available or available_cores()
     return max(1, available // job_cores(chains, cores, available=available))
-
-
-def cluster_cores(chains: int, cores: int | None = None) -> int:
-    """CPUs to request per cluster task: ``sampler.cores`` or one per chain (not capped by the
-    machine that submits, whose cores say nothing about the compute nodes)."""
-    want = int(cores) if cores not in (None, "None", "null") else int(chains)
-    return max(1, min(want, int(chains)))
 
 
 def register_resolvers() -> None:

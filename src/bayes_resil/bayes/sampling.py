@@ -10,7 +10,6 @@ the posterior predictive are added.
 from __future__ import annotations
 
 import logging
-import os
 import time
 import warnings
 from collections.abc import Mapping
@@ -19,6 +18,7 @@ import pymc as pm
 import xarray as xr
 
 from ..errors import InputError
+from ..parallel import job_cores
 from .models import BuiltModel
 
 log = logging.getLogger("bayes_resil")
@@ -39,7 +39,7 @@ def sample(built: BuiltModel, cfg: Mapping) -> tuple[xr.DataTree, dict]:
             raise InputError("sampler=numpyro needs the optional extra: "
                              "pip install 'bayes_resil[numpyro]'") from None
     chains = int(cfg.get("chains", 4))
-    cores = cfg.get("cores") or min(chains, os.cpu_count() or 1)
+    cores = job_cores(chains, cfg.get("cores"))  # the same count the sweep launchers plan with
     seed = int(cfg.get("seed", 20250929))
     timings = {}
     t0 = time.perf_counter()
