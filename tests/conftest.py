@@ -63,15 +63,21 @@ def user_panel():
     return make_user_panel()
 
 
-def cli(*args: str, cwd: Path | None = None, env: dict | None = None):
-    """``python -m bayes_resil *args`` in a subprocess (captured output). Without ``cwd`` it runs
+def cli(*args: str, cwd: Path | None = None, env: dict | None = None,
+        module: str = "bayes_resil", timeout: float = 300):
+    """``python -m <module> *args`` in a subprocess (captured output). Without ``cwd`` it runs
     in a fresh empty directory, so no earlier run (say in the checkout's ``outputs/``) can be
     reused: every test computes what it checks."""
     if cwd is None:
         cwd = Path(tempfile.mkdtemp(prefix="bayes_resil_cli_"))
-    return subprocess.run([sys.executable, "-m", "bayes_resil", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=300,
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, **(env or {})})
+
+
+def calibrate(*args: str, cwd: Path | None = None, timeout: float = 300):
+    """``python -m bayes_resil.calibrate *args`` (see :func:`cli`)."""
+    return cli(*args, cwd=cwd, module="bayes_resil.calibrate", timeout=timeout)
 
 
 @pytest.fixture(scope="session")

@@ -139,15 +139,16 @@ def test_strict_sampler_exits_non_zero_after_writing_everything(tmp_path):
 
 
 def test_runs_never_share_a_directory_and_never_overwrite(tmp_path):
-    a = cli("model=none", cwd=tmp_path)
-    b = cli("model=none", cwd=tmp_path)
+    a = cli("model=none", "freq=baseline", cwd=tmp_path)
+    b = cli("model=none", "freq=baseline", cwd=tmp_path)
     assert a.returncode == b.returncode == 0, a.stderr + b.stderr
     runs = sorted(p.parent for p in tmp_path.glob("outputs/*/*/estimates.csv"))
     assert len(runs) == 2 and runs[0] != runs[1]
     # the same config into a finished run's directory is that run; another config is refused
-    same = cli(f"hydra.run.dir={runs[0]}", "model=none", cwd=tmp_path)
+    same = cli(f"hydra.run.dir={runs[0]}", "model=none", "freq=baseline", cwd=tmp_path)
     assert same.returncode == 0 and "already holds this run" in same.stdout + same.stderr
-    other = cli(f"hydra.run.dir={runs[0]}", "model=none", "ci_level=0.9", cwd=tmp_path)
+    other = cli(f"hydra.run.dir={runs[0]}", "model=none", "freq=baseline", "ci_level=0.9",
+                cwd=tmp_path)
     assert other.returncode == 2 and "refusing to overwrite" in other.stderr
 
 

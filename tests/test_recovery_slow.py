@@ -1,4 +1,7 @@
-"""Recovery of the known simulated truth with full-length sampling (``slow``; CI runs it).
+"""Recovery of the known simulated truth on the default panel (``slow``; CI runs it).
+
+One seed shows the behaviour; how often it holds over many panels is the calibration study's
+job (``python -m bayes_resil.calibrate``, README "Calibration").
 
 The default panel's effects differ by batch and region and grow with exposure. Only the
 ``staggered`` model targets the ATTs themselves (cohort x period cells, aggregated); the
@@ -16,7 +19,6 @@ checked as at least 4 of 5 (P(<= 3 of 5) is 2% for honest 95% intervals).
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from bayes_resil.app import compose
@@ -28,7 +30,9 @@ pytestmark = pytest.mark.slow
 
 
 def fit(study, tmp_path, *overrides):
-    cfg = compose(["sampler.progress=false", *overrides])
+    # 4 chains x 600 draws after 600 tuning steps (sampler=thin), on every core;
+    # full-length sampling of every model is measured by bench/bayes_models.py
+    cfg = compose(["sampler=thin", "sampler.cores=null", *overrides])
     est = to_frame(baseline_twfe(study, cfg.freq))
     return run_bayes(study, cfg, est, tmp_path)
 
@@ -74,22 +78,9 @@ def test_twfe_type_models_miss_the_att_under_heterogeneous_staggered_effects(stu
     assert not att["covers"] and att["estimate"] < att["true_effect"]
 
 
-@pytest.mark.parametrize("model", ["hetero_region", "hetero_batch", "event_study", "iv",
-                                   "mediation"])
-def test_every_model_samples_cleanly_at_full_length(model, study, tmp_path):
-    res = fit(study, tmp_path, f"model={model}")
-    assert res.diagnostics.passed, res.diagnostics.failures
-    eff = res.diagnostics.table[res.diagnostics.table["is_effect"]]
-    assert eff["r_hat"].max() <= 1.01 and eff["ess_bulk"].min() >= 1000
-    assert res.diagnostics.divergences == 0
-    comp = res.comparison
-    assert len(comp) and np.isfinite(comp["posterior_mean"]).all()
-    if model == "event_study":
-        # pre-period effects are estimated, not assumed zero: the leads have real spread
-        leads = to_frame(res.rows).set_index("estimand").loc[["event[-5]", "event[-3]"]]
-        assert (leads["std_error"] > 0).all()
-    if model == "hetero_batch":
-        # batch 1 is one city: partial pooling pulls it toward the mean more than the others
-        c = comp.set_index("estimand")
-        s = c.loc[c.index.str.startswith("att[cohort="), "shrinkage_factor"]
-        assert s.loc["att[cohort=2015]"] == pd.Series(s).max()
+def test_partial_pooling_pulls_the_one_city_batch_hardest(study, tmp_path):
+    """Batch 1 is one city: partial pooling pulls it toward the mean more than the others."""
+    res = fit(study, tmp_path, "model=hetero_batch")
+    c = res.comparison.set_index("estimand")
+    s = c.loc[c.index.str.startswith("att[cohort="), "shrinkage_factor"]
+    assert s.loc["att[cohort=2015]"] == s.max()

@@ -130,7 +130,7 @@ def prepare_dir(out: Path, key: str) -> bool:
     return False
 
 
-def _link_or_copy(src: Path, dst: Path) -> None:
+def link_or_copy(src: Path, dst: Path) -> None:
     dst.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.link(src, dst)
@@ -146,7 +146,7 @@ def reuse(src: Path, out: Path) -> list[Path]:
         if (not p.is_file() or rel.parts[0] in OWN_FILES or rel.parts[0].startswith("interrupted-")
                 or p.suffix == ".log" or rel.name == REUSED_FILE):
             continue
-        _link_or_copy(p, out / rel)
+        link_or_copy(p, out / rel)
         files.append(rel)
     write_text(f"{src.resolve()}\n", out / REUSED_FILE)
     return files

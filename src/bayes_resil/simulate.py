@@ -39,6 +39,7 @@ import pandas as pd
 from scipy.special import expit
 
 from .design import published_tables, study_design
+from .errors import InputError
 
 #: Index indicators: (name, transform, params, load on dev, trend, treatment loading).
 #: lognormal params: (mu, scale, pop_elast); logistic params: (lo, hi, a, b).
@@ -132,12 +133,17 @@ def _interp_share(v2010: np.ndarray, v2020: np.ndarray, years: np.ndarray) -> np
     return v2010[:, None] + slope[:, None] * (years[None, :] - 2010)
 
 
-def _ar1(rng: np.random.Generator, shape: tuple[int, int], sd: float, rho: float) -> np.ndarray:
-    e = rng.normal(0.0, sd, size=shape)
-    out = np.empty(shape)
+def ar1_noise(rng: np.random.Generator, n_units: int, n_times: int, sd: float,
+              rho: float) -> np.ndarray:
+    """(n_units, n_times) stationary AR(1) series with marginal sd ``sd`` (one per unit)."""
+    if not -1 < rho < 1:
+        raise InputError(f"an AR(1) autocorrelation (noise_rho) must lie in (-1, 1), got {rho}")
+    e = rng.normal(0.0, sd, size=(n_units, n_times))
+    out = np.empty_like(e)
     out[:, 0] = e[:, 0]
-    for t in range(1, shape[1]):
-        out[:, t] = rho * out[:, t - 1] + np.sqrt(1 - rho**2) * e[:, t]
+    scale = np.sqrt(1.0 - rho**2)
+    for t in range(1, n_times):
+        out[:, t] = rho * out[:, t - 1] + scale * e[:, t]
     return out
 
 
@@ -226,7 +232,7 @@ def simulate_panel(spec: SimulationSpec | None = None) -> SimulatedPanel:
             p["load"] * dev[:, None]
             + p["trend"] * s_t[None, :] * (1 + p.get("grow_load", 1.0) * grow[:, None])
             + year_jt[None, :]
-            + _ar1(rng, (n_u, n_t), spec.noise_sd, spec.noise_rho)
+            + ar1_noise(rng, n_u, n_t, spec.noise_sd, spec.noise_rho)
             + policy_effect.get(name, 0.0)
         )
         tau = p["tau"] * profile
@@ -256,9 +262,9 @@ def simulate_panel(spec: SimulationSpec | None = None) -> SimulatedPanel:
     tau_it = 0.35 * profile
     tau_emp = 0.25 * profile
     base_it = (-0.4 + 0.9 * dev[:, None] + 0.8 * s_t[None, :] + ln_pop
-               + _ar1(rng, (n_u, n_t), 0.15, 0.7))
+               + ar1_noise(rng, n_u, n_t, 0.15, 0.7))
     base_emp = (3.6 + 0.5 * dev[:, None] + 0.3 * s_t[None, :] + 0.9 * ln_pop
-                + _ar1(rng, (n_u, n_t), 0.08, 0.7))
+                + ar1_noise(rng, n_u, n_t, 0.08, 0.7))
     mediators_obs = {
         "ln_patents": np.log(observed["patents_granted"]),
         "sci_tech_level": observed["science_expenditure"] / fiscal_exp,
@@ -277,7 +283,7 @@ def simulate_panel(spec: SimulationSpec | None = None) -> SimulatedPanel:
     # --- night-time light (instrument candidate) ------------------------------------------
     light = np.exp(1.6 + 0.7 * dev[:, None] + 0.9 * s_t[None, :] * (1 + grow[:, None])
                    + 0.15 * treated_now * np.nan_to_num(event, nan=0) / 4
-                   + _ar1(rng, (n_u, n_t), 0.12, 0.5))
+                   + ar1_noise(rng, n_u, n_t, 0.12, 0.5))
 
     # --- assemble long panel --------------------------------------------------------------
     def long(arr: np.ndarray) -> np.ndarray:

@@ -45,8 +45,9 @@ def saved_status(table: pd.DataFrame) -> tuple[bool, list[str]]:
     return passed, [f for f in text.split("; ") if f]
 
 
-def diagnose(idata: xr.DataTree, built: BuiltModel, checks: Mapping | None = None
-             ) -> Diagnostics:
+def diagnose(idata: xr.DataTree, built: BuiltModel, checks: Mapping | None = None, *,
+             sensitivity: bool = True) -> Diagnostics:
+    """Check the run against ``checks``; ``sensitivity=False`` skips ``psense``."""
     checks = {**DEFAULT_CHECKS, **dict(checks or {})}
     post = idata["posterior"].to_dataset()
     names = [v for v in [*built.effect_vars, *built.hyper_vars] if v in post]
@@ -85,6 +86,8 @@ def diagnose(idata: xr.DataTree, built: BuiltModel, checks: Mapping | None = Non
     cols = ["parameter", "is_effect", "r_hat", "ess_bulk", "ess_tail", "mcse_mean"]
     summ = summ[[*cols, *[c for c in summ.columns if c not in cols]]]
     psense = None
+    if not sensitivity:
+        return Diagnostics(summ, divergences, bfmi_min, failures, psense)
     try:
         effects = [v for v in built.effect_vars if v in post]
         psense = azs.psense_summary(idata, var_names=effects, round_to=6)

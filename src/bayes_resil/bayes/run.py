@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..errors import InputError
 from ..estimates import Estimate, to_frame
 from ..freq.event_study import event_study
 from ..freq.heterogeneity import cohort_effects, heterogeneity
@@ -25,10 +24,9 @@ from ..freq.instrumental import instrumental
 from ..freq.mediation import mediation
 from ..outputs import write_atomic, write_csv
 from ..study import StudyData
-from .data import model_data
 from .diagnostics import Diagnostics, diagnose
-from .models import BUILDERS, BuiltModel
-from .priors import PriorSet
+from .fit import prepare
+from .models import BuiltModel
 from .sampling import prior_predictive, sample
 from .summarise import comparison, estimand_draws, posterior_rows
 
@@ -84,19 +82,12 @@ def run_bayes(data: StudyData, cfg: Mapping, est: pd.DataFrame, out: Path, *,
         plot_shrinkage,
     )
 
-    mcfg, pcfg, scfg = cfg["model"], cfg["prior"], cfg["sampler"]
+    mcfg, scfg = cfg["model"], cfg["sampler"]
     name = str(mcfg["name"])
-    if name not in BUILDERS:
-        raise InputError(f"model={name} is not known; available: {sorted(BUILDERS)} or none")
     tag = "simulated" if data.simulated else data.source
-    controls = [c for c in data.controls if c in data.panel.columns] if mcfg.get(
-        "controls", True) else []
-    extra = [c for c in (mcfg.get("instrument"), mcfg.get("mediator")) if c]
-    md = model_data(data, controls, extra=[c for c in extra if c in data.panel.columns])
-    priors = PriorSet(pcfg, md.y_sd, float(md.y.mean()))
     t0 = time.perf_counter()
-    built = BUILDERS[name](md, priors, mcfg)
-    built.notes.append(f"{mcfg.get('likelihood', 'normal')} errors")
+    md, _, built = prepare(data, cfg)
+    controls = md.controls
     timings = {"build": time.perf_counter() - t0}
     files: list[str] = []
     fig_dir = out / "figures"

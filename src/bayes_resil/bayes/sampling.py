@@ -26,8 +26,12 @@ log = logging.getLogger("bayes_resil")
 BACKENDS = ("nutpie", "pymc", "numpyro")
 
 
-def sample(built: BuiltModel, cfg: Mapping) -> tuple[xr.DataTree, dict]:
-    """Sample ``built.model``; returns the DataTree and timings (seconds)."""
+def sample(built: BuiltModel, cfg: Mapping, *, extras: bool = True
+           ) -> tuple[xr.DataTree, dict]:
+    """Sample ``built.model``; returns the DataTree and timings (seconds).
+
+    ``extras=False`` skips the log-likelihood, log-prior and posterior predictive (a fit whose
+    only use is its posterior summaries, as in a calibration study)."""
     backend = str(cfg.get("backend", "nutpie"))
     if backend not in BACKENDS:
         raise InputError(f"sampler.backend={backend!r}; use one of {list(BACKENDS)}")
@@ -52,13 +56,15 @@ def sample(built: BuiltModel, cfg: Mapping) -> tuple[xr.DataTree, dict]:
             progressbar=bool(cfg.get("progress", True)), compute_convergence_checks=False,
         )
         timings["sampling_wall"] = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        pm.stats.compute_log_likelihood(idata, var_names=built.observed[:1], progressbar=False)
-        pm.stats.compute_log_prior(idata, progressbar=False)
-        if cfg.get("posterior_predictive", True):
-            pm.sample_posterior_predictive(idata, extend_inferencedata=True, random_seed=seed,
-                                           progressbar=False)
-        timings["post_processing"] = time.perf_counter() - t1
+        if extras:
+            t1 = time.perf_counter()
+            pm.stats.compute_log_likelihood(idata, var_names=built.observed[:1],
+                                            progressbar=False)
+            pm.stats.compute_log_prior(idata, progressbar=False)
+            if cfg.get("posterior_predictive", True):
+                pm.sample_posterior_predictive(idata, extend_inferencedata=True,
+                                               random_seed=seed, progressbar=False)
+            timings["post_processing"] = time.perf_counter() - t1
     stats = idata["sample_stats"]
     sampling_time = stats.attrs.get("sampling_time")
     if sampling_time is not None:

@@ -84,6 +84,9 @@ def likelihood(md: ModelData, priors: PriorSet, mu, cfg, *, name: str = "y",
     staggered model had 575 divergences, so it is not offered.
     """
     y = md.y if observed is None else observed
+    # the observed values as a data container (``<name>_observed``), so one compiled model
+    # can be refitted to new outcomes (simulation-based calibration) without recompiling
+    y = pm.Data(f"{name}_observed", y, dims="obs")
     errors = str(cfg.get("errors", "iid"))
     if errors != "iid":
         raise InputError(f"model.errors={errors!r}: only iid errors are available")

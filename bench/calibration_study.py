@@ -1,0 +1,104 @@
+"""The calibration studies behind the README's "Calibration" tables: wall time, peak memory and
+the headline coverage / bias / SE ratio of every estimator, on the default design and a null.
+
+    .venv/bin/python bench/calibration_study.py [--studies freq500,bayes,null,...]
+        [--root /some/dir]   # studies are kept there (default: calibration/bench under the
+                             # current directory) and reused by key when run again
+
+Studies (all through ``python -m bayes_resil.calibrate``, one process each):
+
+* ``freq500``   model=none freq=staggered, 500 replications (the 5-minute target)
+* ``freqhet``   the TWFE region / batch-group regressions (Table 5), 200 replications
+* ``bayes``     twfe, hetero_region, hetero_batch, event_study, staggered, 50 replications
+* ``null``      the same five models and freq=staggered under effect_scale=0, 50 replications
+* ``freqnull``  freq=staggered under effect_scale=0, 200 replications
+* ``sbc``       SBC of the five models, 100 prior draws each (calibration.replications=0)
+
+Peak memory is the largest resident set of the study's processes (``ru_maxrss`` of the waited
+children: the study and its workers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+MODELS = "[twfe,hetero_region,hetero_batch,event_study,staggered]"
+STUDIES = {
+    "freq500": ["model=none", "freq=staggered", "calibration.replications=500"],
+    "freqhet": ["model=none", "freq=paper", "freq.blocks=[baseline,heterogeneity]",
+                "calibration.replications=200"],
+    "bayes": [f"calibration.models={MODELS}", "freq=staggered",
+              "calibration.replications=50"],
+    "null": [f"calibration.models={MODELS}", "freq=staggered", "calibration.replications=50",
+             "data.simulation.effect_scale=0"],
+    "freqnull": ["model=none", "freq=staggered", "calibration.replications=200",
+                 "data.simulation.effect_scale=0"],
+    "sbc": [f"calibration.models={MODELS}", "freq=baseline", "calibration.replications=0",
+            "calibration.sbc.simulations=100"],
+}
+HEAD_METHODS = ("twfe", "twfe_controls", "twfe_subsample", "twfe_interaction", "imputation",
+                "callaway_santanna", "sun_abraham", "bayes_twfe", "bayes_hetero_region",
+                "bayes_hetero_batch", "bayes_event_study", "bayes_staggered")
+
+
+def headline(table: pd.DataFrame) -> pd.DataFrame:
+    from bayes_resil.calibration.summary import headline as pick
+
+    t = pick(table)
+    return t[t["method"].isin(HEAD_METHODS)]
+
+
+def run(name: str, root: Path) -> dict:
+    out = root / name
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "bayes_resil.calibrate",
+                           f"hydra.run.dir={out}", "calibration.progress_every=60",
+                           *STUDIES[name]], cwd=root.parent, text=True)
+    wall = time.perf_counter() - t0
+    if proc.returncode:
+        raise SystemExit(f"study {name} failed ({proc.returncode})")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {"study": name, "wall_s": wall,
+            "peak_rss_gib": max(peak, before) / 2**20, "dir": str(out)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--studies", default=",".join(STUDIES))
+    ap.add_argument("--root", default="calibration/bench")
+    args = ap.parse_args()
+    root = Path(args.root).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    runs = [run(name, root) for name in args.studies.split(",")]
+    pd.set_option("display.width", 200)
+    print("\nTime and memory (peak: largest process of the studies so far):")
+    print(pd.DataFrame(runs).to_string(index=False, float_format=lambda v: f"{v:.1f}"))
+    cols = ["method", "estimand", "replications", "coverage", "coverage_mcse", "coverage_flag",
+            "bias", "bias_mcse", "se_ratio", "reject_zero", "failed", "coverage_population"]
+    for r in runs:
+        table = Path(r["dir"]) / "calibration.csv"
+        if table.is_file():
+            print(f"\n{r['study']} ({' '.join(STUDIES[r['study']])}):")
+            print(headline(pd.read_csv(table))[cols].to_string(
+                index=False, float_format=lambda v: f"{v:.4f}"))
+        sbc = Path(r["dir"]) / "sbc.csv"
+        if sbc.is_file():
+            s = pd.read_csv(sbc)
+            print(f"\n{r['study']}: SBC verdicts")
+            print(s.groupby("model").agg(parameters=("parameter", "size"),
+                                         not_uniform=("verdict", lambda v: (v != "uniform")
+                                                      .sum()),
+                                         min_p=("p_value", "min"),
+                                         failed_fits=("failed", "max")).to_string())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""Fitting a configured model to a panel, without writing files.
+
+:func:`prepare` turns a panel and the ``model`` / ``prior`` config into the PyMC model (the
+estimation sample, the priors scaled to it, the model's builder); :func:`fit_summary` samples it
+and returns the posterior rows and the diagnostics verdict only, which is what a calibration
+study keeps of each of its many fits. :func:`bayes_resil.bayes.run.run_bayes` is the full step
+of a run (figures, NetCDF, comparison) built on the same :func:`prepare`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ..errors import InputError
+from ..estimates import Estimate
+from ..study import StudyData
+from .data import ModelData, model_data
+from .diagnostics import Diagnostics, diagnose
+from .models import BUILDERS, BuiltModel
+from .priors import PriorSet
+from .sampling import sample
+from .summarise import estimand_draws, posterior_rows
+
+
+def model_controls(data: StudyData, model_cfg: Mapping) -> list[str]:
+    """The controls a model uses: the panel's controls unless ``model.controls=false``."""
+    if not model_cfg.get("controls", True):
+        return []
+    return [c for c in data.controls if c in data.panel.columns]
+
+
+def prepare(data: StudyData, cfg: Mapping) -> tuple[ModelData, PriorSet, BuiltModel]:
+    """The estimation sample, the scaled priors and the built model of ``cfg.model``."""
+    mcfg = cfg["model"]
+    name = str(mcfg["name"])
+    if name not in BUILDERS:
+        raise InputError(f"model={name} is not known; available: {sorted(BUILDERS)} or none")
+    extra = [c for c in (mcfg.get("instrument"), mcfg.get("mediator")) if c]
+    md = model_data(data, model_controls(data, mcfg),
+                    extra=[c for c in extra if c in data.panel.columns])
+    priors = PriorSet(cfg["prior"], md.y_sd, float(md.y.mean()))
+    built = BUILDERS[name](md, priors, mcfg)
+    built.notes.append(f"{mcfg.get('likelihood', 'normal')} errors")
+    return md, priors, built
+
+
+@dataclass
+class FitSummary:
+    """What a fit leaves when nothing is written: rows, diagnostics, timings."""
+
+    built: BuiltModel
+    rows: list[Estimate]
+    diagnostics: Diagnostics
+    timings: dict = field(default_factory=dict)
+
+
+def fit_summary(data: StudyData, cfg: Mapping, *, level: float = 0.95) -> FitSummary:
+    """Build, sample (no log-likelihood, log-prior or predictive draws) and summarise."""
+    t0 = time.perf_counter()
+    _, _, built = prepare(data, cfg)
+    idata, timings = sample(built, cfg["sampler"], extras=False)
+    diag = diagnose(idata, built, cfg["sampler"].get("checks"), sensitivity=False)
+    tag = "simulated" if data.simulated else data.source
+    rows = posterior_rows(estimand_draws(idata, built), built, level=level, tag=tag)
+    timings["total"] = time.perf_counter() - t0
+    return FitSummary(built, rows, diag, timings)

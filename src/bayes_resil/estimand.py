@@ -1,0 +1,91 @@
+"""Estimand names, parsed in one place.
+
+The names of ``estimates.csv`` (ARCHITECTURE.md, "Fixed names") are strings such as ``att``,
+``att[East]``, ``att[cohort=2016]``, ``att[time=2019]``, ``event[-2]``, ``att[2016,2018]``,
+``coef[lngdp]``, ``indirect[ln_patents]``. :func:`parse` turns one into an :class:`Estimand`
+(a kind plus labelled coordinates) and :meth:`Estimand.name` formats it back, so code that
+selects treated cells by estimand (the truth of a calibration study) never slices strings.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+#: kinds of estimand that average the treatment effect over treated unit-periods
+EFFECT_KINDS = ("att", "region", "cohort", "time", "event", "cell")
+
+_INT = r"-?\d+"
+_PATTERNS = [
+    ("att", re.compile(r"^att$")),
+    ("cohort", re.compile(rf"^att\[cohort=(?P<cohort>{_INT})\]$")),
+    ("time", re.compile(rf"^att\[time=(?P<time>{_INT})\]$")),
+    ("cell", re.compile(rf"^att\[(?P<cohort>{_INT}),(?P<time>{_INT})\]$")),
+    ("event", re.compile(rf"^event\[(?P<event>{_INT})\]$")),
+    ("path", re.compile(r"^(?P<path>coef|indirect|direct|total|a_path)\[(?P<term>[^\]]+)\]$")),
+    ("region", re.compile(r"^att\[(?P<region>[^=\],]+)\]$")),
+]
+
+
+@dataclass(frozen=True)
+class Estimand:
+    """A parsed estimand name.
+
+    ``kind``: ``att`` (all treated unit-periods), ``region``, ``cohort``, ``time`` (calendar
+    period), ``event`` (event time), ``cell`` (cohort x period), ``path`` (a regression or
+    mediation coefficient: ``path`` in coef / indirect / direct / total / a_path, ``term`` the
+    variable), or ``other`` (test statistics, decompositions, breakdown values).
+    """
+
+    kind: str
+    region: str | None = None
+    cohort: int | None = None
+    time: int | None = None
+    event: int | None = None
+    path: str | None = None
+    term: str | None = None
+    raw: str = ""
+
+    @property
+    def is_effect(self) -> bool:
+        """An average of the treatment effect over a set of treated unit-periods."""
+        return self.kind in EFFECT_KINDS
+
+    def name(self) -> str:
+        """The estimand's name in ``estimates.csv``."""
+        return {
+            "att": lambda: "att",
+            "region": lambda: f"att[{self.region}]",
+            "cohort": lambda: f"att[cohort={self.cohort}]",
+            "time": lambda: f"att[time={self.time}]",
+            "cell": lambda: f"att[{self.cohort},{self.time}]",
+            "event": lambda: f"event[{self.event}]",
+            "path": lambda: f"{self.path}[{self.term}]",
+        }.get(self.kind, lambda: self.raw)()
+
+
+def parse(name: str) -> Estimand:
+    """The :class:`Estimand` of an ``estimates.csv`` name (kind ``other`` when not an effect
+    or a path coefficient)."""
+    for kind, pattern in _PATTERNS:
+        m = pattern.match(name)
+        if m is None:
+            continue
+        g = m.groupdict()
+        return Estimand(kind=kind, region=g.get("region"),
+                        cohort=int(g["cohort"]) if g.get("cohort") else None,
+                        time=int(g["time"]) if g.get("time") else None,
+                        event=int(g["event"]) if g.get("event") else None,
+                        path=g.get("path"), term=g.get("term"), raw=name)
+    return Estimand(kind="other", raw=name)
+
+
+_ORDER = {"att": 0, "region": 1, "cohort": 2, "time": 3, "event": 4, "cell": 5, "path": 6,
+          "other": 7}
+
+
+def sort_key(name: str) -> tuple:
+    """Reading order of estimands: att, regions, cohorts, periods, event times, cells, ..."""
+    e = parse(name)
+    nums = tuple(v for v in (e.cohort, e.time, e.event) if v is not None)
+    return (_ORDER[e.kind], nums, e.region or e.term or e.raw)

@@ -1,0 +1,208 @@
+"""``python -m bayes_resil.calibrate`` through the real CLI: coverage of a textbook case,
+a deliberately halved SE caught, failed fits and failed blocks counted, several models on one
+set of panels, a killed study resumed, and bad input refused before any work."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import norm
+
+from conftest import calibrate
+
+Z = norm.ppf(0.975)
+
+
+@pytest.fixture(scope="module")
+def textbook(tmp_path_factory):
+    """TWFE with classical SEs on panels drawn from its own model (constant effect, iid normal
+    errors): the SE is exact by construction, so the intervals must cover 95%. Its SE halved
+    (``calibration.se_scale``) must be flagged."""
+    out = tmp_path_factory.mktemp("cal") / "textbook"
+    proc = calibrate(f"hydra.run.dir={out}", "data=linear", "model=none", "freq=baseline",
+                     "freq.vcov=iid", "calibration.replications=200",
+                     "calibration.se_scale={twfe:0.5}", "calibration.progress_every=0")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out, proc
+
+
+def test_textbook_estimator_covers_and_halved_se_is_flagged(textbook):
+    out, _ = textbook
+    t = pd.read_csv(out / "calibration.csv").set_index("method")
+    n, level = 200, 0.95
+    right = t.loc["twfe"]
+    assert right["estimand"] == "att" and right["replications"] == n
+    # within 3 Monte-Carlo SEs of the nominal level (MCSE at the nominal level)
+    assert abs(right["coverage"] - level) <= 3 * np.sqrt(level * (1 - level) / n)
+    assert right["coverage_flag"] == "ok"
+    assert abs(right["bias"]) <= 3 * right["bias_mcse"]
+    assert abs(right["se_ratio"] - 1) <= 3 * right["se_ratio_mcse"]
+    halved = t.loc["twfe (se x0.5)"]
+    expected = 2 * norm.cdf(Z * 0.5) - 1  # 0.67 for an unbiased normal estimator
+    assert halved["coverage_flag"] == "under-covers"
+    assert abs(halved["coverage"] - expected) <= 3 * np.sqrt(expected * (1 - expected) / n)
+    assert halved["se_ratio"] == pytest.approx(0.5 * right["se_ratio"])
+
+
+def test_rows_carry_the_truth_seed_and_interval(textbook):
+    out, proc = textbook
+    rows = pd.read_csv(out / "calibration_rows.csv")
+    need = {"replication", "seed", "method", "estimand", "estimate", "std_error", "ci_lower",
+            "ci_upper", "true_effect", "covers"}
+    assert need <= set(rows.columns)
+    twfe = rows[rows["method"] == "twfe"]
+    assert sorted(twfe["seed"]) == list(range(1000, 1200))  # calibration.seed + r
+    # the constant effect of data=linear (y - y(0) of each treated cell, averaged)
+    assert np.allclose(twfe["true_effect"], 0.03, rtol=0, atol=1e-12)
+    covers = (twfe["ci_lower"] <= 0.03) & (0.03 <= twfe["ci_upper"])
+    assert (covers == twfe["covers"].astype(bool)).all()
+    log = proc.stdout + proc.stderr
+    assert "200/200 replications" in log and "ETA" in log
+    assert (out / "calibration_report.html").is_file()
+    assert (out / "figures" / "coverage.png").is_file()
+    assert "SIMULATED DATA" in (out / "summary.txt").read_text()
+
+
+def test_report_numbers_are_those_of_calibration_csv(textbook, browser):
+    from selenium.webdriver.common.by import By
+
+    out, _ = textbook
+    table = pd.read_csv(out / "calibration.csv")
+    browser.get((out / "calibration_report.html").as_uri())
+    cells = browser.find_elements(By.CSS_SELECTOR, "table[data-table=calibration] td[data-value]")
+    assert cells
+    for c in cells:
+        row = table[(table["method"] == c.get_attribute("data-method"))
+                    & (table["estimand"] == c.get_attribute("data-estimand"))].iloc[0]
+        assert float(c.get_attribute("data-value")) == pytest.approx(
+            row[c.get_attribute("data-field")], rel=1e-12, abs=1e-15)
+    alert = browser.find_element(By.CSS_SELECTOR, ".alert-error")
+    assert "under-cover" in alert.text and "twfe (se x0.5)" in alert.text
+    images = browser.find_elements(By.TAG_NAME, "img")
+    assert images and all(browser.execute_script(
+        "return arguments[0].complete && arguments[0].naturalWidth > 100", i) for i in images)
+
+
+def test_failed_fits_are_counted_and_several_models_share_the_panels(tmp_path):
+    """The smoke sampler fails the diagnostics by design: the study counts every such fit,
+    keeps its rows, and fits both models to the same simulated panels."""
+    out = tmp_path / "study"
+    proc = calibrate(f"hydra.run.dir={out}", "data=linear", "freq=baseline", "sampler=smoke",
+                     "calibration.models=[twfe,hetero_region]", "calibration.replications=2",
+                     timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert ("2 replication(s) x 3 unit(s) (freq, bayes_twfe, bayes_hetero_region)"
+            in proc.stdout + proc.stderr)
+    rows = pd.read_csv(out / "calibration_rows.csv")
+    bayes = rows[rows["method"].str.startswith("bayes_")]
+    assert set(bayes["method"]) == {"bayes_twfe", "bayes_hetero_region"}
+    assert set(bayes["estimand"]) >= {"att", "att[East]", "att[Central]", "att[West]"}
+    assert (~bayes["diagnostics_ok"].astype(bool)).all()
+    # one panel per replication: every model saw the same seeds as the frequentist rows
+    for m in ("bayes_twfe", "bayes_hetero_region", "twfe"):
+        assert sorted(rows.loc[rows["method"] == m, "seed"].unique()) == [1000, 1001]
+    t = pd.read_csv(out / "calibration.csv").set_index(["method", "estimand"])
+    assert t.loc[("bayes_twfe", "att"), "failed"] == 2
+    assert t.loc[("bayes_twfe", "att"), "replications"] == 2
+    assert "MCMC diagnostics failed" in (out / "calibration_report.md").read_text()
+
+
+def test_a_failing_block_is_recorded_and_the_study_goes_on(tmp_path):
+    out = tmp_path / "study"
+    proc = calibrate(f"hydra.run.dir={out}", "data=linear", "model=none", "freq=staggered",
+                     "freq.blocks=[baseline,callaway_santanna]",
+                     "freq.callaway_santanna.control=bogus", "calibration.replications=3")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = pd.read_csv(out / "calibration_rows.csv")
+    errors = rows[rows["error"].notna()]
+    assert len(errors) == 3 and set(errors["method"]) == {"callaway_santanna"}
+    assert errors["error"].str.contains("bogus").all()
+    assert (rows["method"] == "twfe").sum() == 3
+    assert "unit(s) of work failed" in (out / "calibration_report.md").read_text()
+    assert (proc.stdout + proc.stderr).count("Traceback") == 1  # logged once, with its trace
+
+
+def test_a_killed_study_resumes_without_recomputing(tmp_path):
+    n = 150
+    args = ["data=linear", "model=none", "freq=baseline", f"calibration.replications={n}",
+            "calibration.jobs=1", "calibration.progress_every=0"]
+    first = tmp_path / "calibration" / "first"
+    proc = subprocess.Popen([sys.executable, "-m", "bayes_resil.calibrate",
+                             f"hydra.run.dir={first}", *args], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    reps = first / "replications"
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(reps.glob("r*.csv"))) < 20:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_before = {p.name: p.stat().st_ino for p in reps.glob("r*.csv")}
+    assert 20 <= len(done_before) < n, len(done_before)
+    assert not (first / "calibration.csv").exists()
+    second = tmp_path / "calibration" / "second"
+    again = calibrate(f"hydra.run.dir={second}", *args, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert (f"{len(done_before)} unit(s) reused from earlier studies, "
+            f"{n - len(done_before)} replication(s) to compute") in again.stdout
+    # the finished replications are the killed study's own files (hard links), not recomputed
+    for name, inode in done_before.items():
+        assert (second / "replications" / name).stat().st_ino == inode
+    rows = pd.read_csv(second / "calibration_rows.csv")
+    assert sorted(rows["replication"]) == list(range(n))
+    # force=true recomputes everything, with the same numbers
+    forced = tmp_path / "calibration" / "forced"
+    f = calibrate(f"hydra.run.dir={forced}", *args, "force=true", cwd=tmp_path)
+    assert "0 unit(s) reused" in f.stdout
+    pd.testing.assert_frame_equal(
+        rows.drop(columns="seconds"),
+        pd.read_csv(forced / "calibration_rows.csv").drop(columns="seconds"))
+
+
+def compose_calibrate(overrides):
+    from hydra import compose, initialize_config_module
+    from omegaconf import OmegaConf
+
+    with initialize_config_module(config_module="bayes_resil.conf", version_base="1.3"):
+        cfg = compose(config_name="calibrate", overrides=overrides)
+    OmegaConf.resolve(cfg)
+    return cfg
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["calibration.replications=-3"], "at least one replication"),
+    (["+data.simulation.bogus=1"], "unknown data.simulation option(s) ['bogus']"),
+    (["data=linear", "model=iv"], "model iv cannot run on this design"),
+    (["data=file", "data.path=x.csv"], "needs simulated data"),
+    (["model=none", "calibration.sbc.simulations=5"], "has no Bayesian model"),
+    (["model=mediation", "calibration.sbc.simulations=5"], "single-equation models"),
+    (["model=none", "freq.blocks=[]"], "nothing to calibrate"),
+])
+def test_bad_input_stops_before_any_work(tmp_path, args, message):
+    from bayes_resil.calibration.runner import run_calibration
+    from bayes_resil.errors import InputError
+
+    out = tmp_path / "study"
+    with pytest.raises(InputError) as err:
+        run_calibration(compose_calibrate(["freq=baseline", *args]), out)
+    assert message in str(err.value)
+    assert not (out / "replications").exists()
+
+
+def test_bad_input_through_the_cli_exits_2_without_a_traceback(tmp_path):
+    out = tmp_path / "study"
+    proc = calibrate(f"hydra.run.dir={out}", "calibration.replications=0")
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "at least one replication" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (out / "replications").exists()
+    # a knob that does not exist is refused by Hydra itself, by name
+    proc = calibrate(f"hydra.run.dir={tmp_path / 's'}", "data.simulation.bogus=1")
+    assert proc.returncode != 0 and "bogus" in proc.stderr
+    assert not (tmp_path / "s" / "replications").exists()
