@@ -27,7 +27,7 @@ def textbook(tmp_path_factory):
     (``calibration.se_scale``) must be flagged."""
     out = tmp_path_factory.mktemp("cal") / "textbook"
     proc = calibrate(f"hydra.run.dir={out}", "data=linear", "model=none", "freq=baseline",
-                     "freq.vcov=iid", "calibration.replications=200",
+                     "freq.vcov=iid", "calibration.replications=150",
                      "calibration.se_scale={twfe:0.5}", "calibration.progress_every=0")
     assert proc.returncode == 0, proc.stderr[-3000:]
     return out, proc
@@ -36,7 +36,7 @@ def textbook(tmp_path_factory):
 def test_textbook_estimator_covers_and_halved_se_is_flagged(textbook):
     out, _ = textbook
     t = pd.read_csv(out / "calibration.csv").set_index("method")
-    n, level = 200, 0.95
+    n, level = 150, 0.95
     right = t.loc["twfe"]
     assert right["estimand"] == "att" and right["replications"] == n
     # within 3 Monte-Carlo SEs of the nominal level (MCSE at the nominal level)
@@ -58,13 +58,13 @@ def test_rows_carry_the_truth_seed_and_interval(textbook):
             "ci_upper", "true_effect", "covers"}
     assert need <= set(rows.columns)
     twfe = rows[rows["method"] == "twfe"]
-    assert sorted(twfe["seed"]) == list(range(1000, 1200))  # calibration.seed + r
+    assert sorted(twfe["seed"]) == list(range(1000, 1150))  # calibration.seed + r
     # the constant effect of data=linear (y - y(0) of each treated cell, averaged)
     assert np.allclose(twfe["true_effect"], 0.03, rtol=0, atol=1e-12)
     covers = (twfe["ci_lower"] <= 0.03) & (0.03 <= twfe["ci_upper"])
     assert (covers == twfe["covers"].astype(bool)).all()
     log = proc.stdout + proc.stderr
-    assert "200/200 replications" in log and "ETA" in log
+    assert "150/150 replications" in log and "ETA" in log
     assert (out / "calibration_report.html").is_file()
     assert (out / "figures" / "coverage.png").is_file()
     assert "SIMULATED DATA" in (out / "summary.txt").read_text()
@@ -95,7 +95,7 @@ def test_failed_fits_are_counted_and_several_models_share_the_panels(tmp_path):
     keeps its rows, and fits both models to the same simulated panels."""
     out = tmp_path / "study"
     proc = calibrate(f"hydra.run.dir={out}", "data=linear", "freq=baseline", "sampler=smoke",
-                     "calibration.models=[twfe,hetero_region]", "calibration.replications=2",
+                     "calibration.models=[twfe,hetero_region]", "calibration.replications=1",
                      timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert ("2 replication(s) x 3 unit(s) (freq, bayes_twfe, bayes_hetero_region)"
@@ -105,12 +105,12 @@ def test_failed_fits_are_counted_and_several_models_share_the_panels(tmp_path):
     assert set(bayes["method"]) == {"bayes_twfe", "bayes_hetero_region"}
     assert set(bayes["estimand"]) >= {"att", "att[East]", "att[Central]", "att[West]"}
     assert (~bayes["diagnostics_ok"].astype(bool)).all()
-    # one panel per replication: every model saw the same seeds as the frequentist rows
+    # one panel per replication: every model saw the same seed as the frequentist rows
     for m in ("bayes_twfe", "bayes_hetero_region", "twfe"):
-        assert sorted(rows.loc[rows["method"] == m, "seed"].unique()) == [1000, 1001]
+        assert rows.loc[rows["method"] == m, "seed"].unique().tolist() == [1000]
     t = pd.read_csv(out / "calibration.csv").set_index(["method", "estimand"])
-    assert t.loc[("bayes_twfe", "att"), "failed"] == 2
-    assert t.loc[("bayes_twfe", "att"), "replications"] == 2
+    assert t.loc[("bayes_twfe", "att"), "failed"] == 1
+    assert t.loc[("bayes_twfe", "att"), "replications"] == 1
     assert "MCMC diagnostics failed" in (out / "calibration_report.md").read_text()
 
 
@@ -130,7 +130,7 @@ def test_a_failing_block_is_recorded_and_the_study_goes_on(tmp_path):
 
 
 def test_a_killed_study_resumes_without_recomputing(tmp_path):
-    n = 150
+    n = 80
     args = ["data=linear", "model=none", "freq=baseline", f"calibration.replications={n}",
             "calibration.jobs=1", "calibration.progress_every=0"]
     first = tmp_path / "calibration" / "first"
@@ -140,12 +140,12 @@ def test_a_killed_study_resumes_without_recomputing(tmp_path):
                             start_new_session=True)
     reps = first / "replications"
     deadline = time.time() + 120
-    while time.time() < deadline and len(list(reps.glob("r*.csv"))) < 20:
+    while time.time() < deadline and len(list(reps.glob("r*.csv"))) < 15:
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     done_before = {p.name: p.stat().st_ino for p in reps.glob("r*.csv")}
-    assert 20 <= len(done_before) < n, len(done_before)
+    assert 15 <= len(done_before) < n, len(done_before)
     assert not (first / "calibration.csv").exists()
     second = tmp_path / "calibration" / "second"
     again = calibrate(f"hydra.run.dir={second}", *args, cwd=tmp_path)

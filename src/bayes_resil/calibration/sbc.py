@@ -240,14 +240,19 @@ def run_sbc_study(cfg: DictConfig, models: dict[str, DictConfig], data0: StudyDa
                 link_or_copy(found[keys[s]], target)
             elif not target.exists() or cfg.get("force", False):
                 todo.append(s)
-        chunks = [todo[i::jobs] for i in range(jobs) if todo[i::jobs]]
+        # chunks of about a quarter of a worker's share: each compiles the model once, and the
+        # progress line comes after every chunk
+        size = max(5, -(-len(todo) // (4 * jobs)))
+        chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
         log.info("SBC %s: %d simulation(s), %d to fit on %d worker(s), %d parameter(s)",
-                 model, n_sims, len(todo), len(chunks), len(draws.labels))
+                 model, n_sims, len(todo), min(jobs, len(chunks)), len(draws.labels))
         calls = [(payload, model, ch, draws, rank_draws, seed, keys, str(out)) for ch in chunks]
-        t0 = time.perf_counter()
-        for done in execute(sbc_chunk, calls, len(chunks)):
-            log.info("SBC %s: %d simulation(s) fitted by a worker (%.0f s so far)", model,
-                     len(done), time.perf_counter() - t0)
+        t0, fitted = time.perf_counter(), 0
+        for done in execute(sbc_chunk, calls, min(jobs, len(chunks))):
+            fitted += len(done)
+            elapsed = time.perf_counter() - t0
+            log.info("SBC %s: %d/%d simulations fitted | %.0f s | ETA %.0f s", model, fitted,
+                     len(todo), elapsed, elapsed / fitted * (len(todo) - fitted))
         frames.append(pd.concat([pd.read_csv(folder / f"s{s:05d}-{keys[s]}.csv")
                                  for s in range(n_sims)], ignore_index=True))
     ranks_frame = pd.concat(frames, ignore_index=True)
