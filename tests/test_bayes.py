@@ -90,15 +90,7 @@ def test_diffuse_twfe_posterior_agrees_with_ols(study, parity_run):
     assert abs(att.mean() - ols) < 0.1 * att.std()
 
 
-def test_same_seed_same_draws(study):
-    cfg = compose(["model=twfe", "sampler=smoke", "model.controls=false"])
-    md = model_data(study, [])
-    draws = []
-    for _ in range(2):
-        built = BUILDERS["twfe"](md, PriorSet(cfg.prior, md.y_sd, md.y.mean()), cfg.model)
-        idata, _ = sample(built, {**cfg.sampler, "posterior_predictive": False})
-        draws.append(np.asarray(idata["posterior"]["att"]))
-    np.testing.assert_array_equal(draws[0], draws[1])
+# same seed, same draws (whatever sampler.cores): tests/test_resume.py
 
 
 # --- every model, end to end (smoke sampler) --------------------------------------------------

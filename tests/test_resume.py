@@ -70,8 +70,9 @@ def test_a_repeated_run_is_reused_and_force_recomputes(tmp_path):
                                   pd.read_csv(runs[0] / "estimates.csv"))
 
 
-def test_the_number_of_cores_does_not_change_the_draws(study):
-    """Why sampler.cores is left out of the run key: 1 or 2 cores give the same posterior."""
+def test_same_seed_same_draws_whatever_the_cores(study):
+    """Two fits with the same seed give the same draws, on 1 or on 2 cores: why the seed makes
+    a run reproducible and why sampler.cores is left out of the run key."""
     from bayes_resil.bayes.fit import prepare
     from bayes_resil.bayes.sampling import sample
 
