@@ -84,13 +84,20 @@ POLICIES = ("bdcpz", "bci", "cftz")
 
 
 @dataclass(frozen=True)
-class SimulationSpec:
-    """Knobs of the simulated panel (the calibrated defaults reproduce the paper's look)."""
+class DesignSpec:
+    """The real design a simulated panel is drawn on (roster, years) and its seed: the knobs
+    every simulator shares."""
 
     seed: int = 20250929
     roster: str = "paper283"
     first_year: int = 2010
     last_year: int = 2022
+
+
+@dataclass(frozen=True)
+class SimulationSpec(DesignSpec):
+    """Knobs of the simulated panel (the calibrated defaults reproduce the paper's look)."""
+
     effect_scale: float = 0.95
     batch_mult: dict[int, float] = field(
         default_factory=lambda: {1: 1.6, 2: 1.4, 3: 1.0, 4: 1.0, 5: 1.0}

@@ -30,17 +30,13 @@ import numpy as np
 import pandas as pd
 
 from .design import study_design
-from .simulate import ar1_noise
+from .simulate import DesignSpec, ar1_noise
 
 
 @dataclass(frozen=True)
-class LinearSpec:
+class LinearSpec(DesignSpec):
     """Knobs of the linear panel (``data.simulation.<knob>`` with ``data=linear``)."""
 
-    seed: int = 20250929
-    roster: str = "paper283"
-    first_year: int = 2010
-    last_year: int = 2022
     effect: float = 0.03
     effect_growth: float = 0.0
     region_mult: dict[str, float] = field(

@@ -80,6 +80,17 @@ def key_of(path: Path) -> str:
     return path.stem.rsplit("-", 1)[-1]
 
 
+def keyed_files(roots: list[Path], pattern: str) -> dict[str, Path]:
+    """Key -> file of every finished unit matching ``pattern`` (a glob) under ``roots``; the
+    first found wins."""
+    found: dict[str, Path] = {}
+    for root in roots:
+        if root.is_dir():
+            for f in root.rglob(pattern):
+                found.setdefault(key_of(f), f)
+    return found
+
+
 def _finish(rows: pd.DataFrame, replication: int, seed: int, unit: str) -> pd.DataFrame:
     rows = rows.assign(replication=replication, seed=seed, unit=unit)
     if "true_effect" in rows.columns:

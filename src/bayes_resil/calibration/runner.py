@@ -41,7 +41,7 @@ from .replication import (
     check_units,
     data_config,
     file_name,
-    key_of,
+    keyed_files,
     run_replication,
     unit_config,
     unit_key,
@@ -91,12 +91,7 @@ def resolve_models(cfg: DictConfig, overrides: list[str] | None) -> dict[str, Di
 
 def finished_index(roots: list[Path]) -> dict[str, Path]:
     """Key -> file of every finished replication unit under ``roots``."""
-    found: dict[str, Path] = {}
-    for root in roots:
-        if root.is_dir():
-            for f in root.rglob(f"{REP_DIR}/r*-*.csv"):
-                found.setdefault(key_of(f), f)
-    return found
+    return keyed_files(roots, f"{REP_DIR}/r*-*.csv")
 
 
 def _study_roots(cfg: DictConfig, launch_dir: Path | None, out: Path) -> list[Path]:

@@ -39,7 +39,7 @@ from ..errors import InputError
 from ..outputs import write_csv
 from ..resume import code_hash
 from ..study import StudyData, load_study
-from .replication import data_config, key_of, quiet_workers
+from .replication import data_config, keyed_files, quiet_workers
 
 log = logging.getLogger("bayes_resil")
 
@@ -274,9 +274,4 @@ def run_sbc_study(cfg: DictConfig, models: dict[str, DictConfig], data0: StudyDa
 
 def sbc_keys_in(roots: list[Path]) -> dict[str, Path]:
     """Key -> file of every finished SBC simulation under ``roots``."""
-    found: dict[str, Path] = {}
-    for root in roots:
-        if root.is_dir():
-            for f in root.rglob(f"{SBC_DIR}/*/s*-*.csv"):
-                found.setdefault(key_of(f), f)
-    return found
+    return keyed_files(roots, f"{SBC_DIR}/*/s*-*.csv")
