@@ -45,32 +45,29 @@ ESTIMAND_EVENTS = (0, 1, 2, 3)
 
 
 def grid(study) -> dict:
-    """The panel on the full unit x period grid, with the estimation-sample masks."""
-    p = study.panel.copy()
-    controls = list(study.controls)
-    units = pd.Index(p["unit"].unique())
-    times = np.sort(p["time"].unique())
-    n_u, n_t = len(units), len(times)
-    u = units.get_indexer(p["unit"])
-    t = np.searchsorted(times, p["time"])
-    ok = p[["y", "d", *controls]].notna().all(axis=1).to_numpy()
+    """The models' estimation sample (``model_data``: listwise deletion, standardised controls)
+    on the full unit x period grid, with its masks."""
+    from bayes_resil.bayes.data import model_data
+
+    md = model_data(study, list(study.controls))
+    n_u, n_t = len(md.coords["unit"]), len(md.coords["time"])
     obs = np.zeros((n_u, n_t), bool)
-    obs[u[ok], t[ok]] = True
+    obs[md.unit, md.time] = True
     y = np.zeros((n_u, n_t))
-    y[u[ok], t[ok]] = p["y"].to_numpy(float)[ok]
-    city_mean = pd.Series(p["y"].to_numpy(float)).groupby(u).mean().reindex(range(n_u))
-    y = np.where(obs, y, city_mean.to_numpy()[:, None])
-    x = np.zeros((n_u, n_t, len(controls)))
-    xv = p.loc[ok, controls].to_numpy(float)
-    x[u[ok], t[ok]] = (xv - xv.mean(axis=0)) / xv.std(axis=0)
-    xbar = x.sum(axis=1) / np.maximum(obs.sum(axis=1), 1)[:, None]
+    y[md.unit, md.time] = md.y
+    # cells outside the sample get a free offset; the city's mean outcome is only a start value
+    city_mean = study.panel.groupby("unit", sort=False)["y"].mean()
+    y = np.where(obs, y, city_mean.reindex(md.coords["unit"]).to_numpy()[:, None])
+    x = np.zeros((n_u, n_t, md.x.shape[1]))
+    x[md.unit, md.time] = md.x
+    xbar = x.sum(axis=1) / obs.sum(axis=1)[:, None]
     xbar = (xbar - xbar.mean(axis=0)) / xbar.std(axis=0)
-    d = np.zeros((n_u, n_t), bool)
-    d[u, t] = p["d"].fillna(0).to_numpy() > 0
-    first = p.groupby(u)[["cohort", "region"]].first().reindex(range(n_u))
-    cohort = first["cohort"].astype(float).to_numpy()
-    return dict(units=units, times=times, y=y, obs=obs, x=x, xbar=xbar, treated=d & obs,
-                cohort=cohort, region=first["region"].astype(str).to_numpy())
+    treated = np.zeros((n_u, n_t), bool)
+    treated[md.unit, md.time] = md.d > 0
+    return dict(units=np.array(md.coords["unit"], dtype=object),
+                times=np.array(md.coords["time"]), y=y, obs=obs, x=x, xbar=xbar,
+                treated=treated, cohort=md.unit_attr("cohort").astype(float).to_numpy(),
+                region=md.unit_attr("region").astype(str).to_numpy())
 
 
 def build(g: dict, errors: str, scales: bool, trend_means: bool = False):
@@ -132,14 +129,10 @@ def build(g: dict, errors: str, scales: bool, trend_means: bool = False):
     return model, ti, tj
 
 
-def estimand_masks(g: dict, ti: np.ndarray, tj: np.ndarray) -> dict[str, np.ndarray]:
-    region, cohort = g["region"][ti], g["cohort"][ti]
-    event = g["times"][tj] - cohort
-    out = {"att": np.ones(len(ti), bool)}
-    out |= {f"att[{r}]": region == r for r in sorted(set(region))}
-    out |= {f"att[cohort={int(c)}]": cohort == c for c in sorted(set(cohort))}
-    out |= {f"event[{e}]": event == e for e in ESTIMAND_EVENTS}
-    return out
+def estimand_names(cells: pd.DataFrame) -> list[str]:
+    return ["att", *[f"att[{r}]" for r in sorted(set(cells["region"].astype(str)))],
+            *[f"att[cohort={int(c)}]" for c in sorted(set(cells["cohort"]))],
+            *[f"event[{e}]" for e in ESTIMAND_EVENTS]]
 
 
 def one_panel(seed: int, errors: str, scales: bool, draws: int, trend_means: bool
@@ -148,6 +141,7 @@ def one_panel(seed: int, errors: str, scales: bool, draws: int, trend_means: boo
     from arviz_stats import rhat
 
     from bayes_resil.app import compose
+    from bayes_resil.calibration.truth import estimand_cells
     from bayes_resil.study import load_study
 
     cfg = compose([f"data.simulation.seed={seed}"])
@@ -160,11 +154,15 @@ def one_panel(seed: int, errors: str, scales: bool, draws: int, trend_means: boo
                           progress_bar=False)
     seconds = time.perf_counter() - t0
     tau = trace.posterior["tau"].to_numpy()  # chain, draw, cell
-    truth = study.truth_cells.set_index(["unit", "time"])["tau"]
-    true_tau = truth.reindex(list(zip(g["units"][ti], g["times"][tj], strict=True))).to_numpy()
+    # the simulator's true cells in the model's cell order; estimands selected as the
+    # calibration study selects them (calibration.truth.estimand_cells)
+    cells = study.truth_cells.set_index(["unit", "time"]).reindex(
+        list(zip(g["units"][ti], g["times"][tj], strict=True))).reset_index()
+    true_tau = cells["tau"].to_numpy(float)
     div = int(trace.sample_stats["diverging"].sum())
     rows = []
-    for name, mask in estimand_masks(g, ti, tj).items():
+    for name in estimand_names(cells):
+        mask, _ = estimand_cells(cells, name)
         draws_e = tau[:, :, mask].mean(axis=2)
         lo, hi = np.quantile(draws_e, [0.025, 0.975])
         truth_e = float(true_tau[mask].mean())

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from bayes_resil.app import compose
+from bayes_resil.bayes.data import model_data
 from bayes_resil.study import load_study
 
 SKELETONS = ("twfe", "region_year", "city_trend", "city_trend+region_year")
@@ -56,14 +57,14 @@ def design(p: pd.DataFrame, controls: list[str], kind: str) -> np.ndarray:
 
 
 def null_panel(seed: int) -> tuple[pd.DataFrame, list[str]]:
+    """The models' estimation sample (``model_data``) of a null panel: codes ``u``, ``t`` and
+    the controls standardised."""
     cfg = compose([f"data.simulation.seed={seed}", "data.simulation.effect_scale=0"])
     study = load_study(cfg.data, cfg.index)
     controls = list(study.controls)
-    p = study.panel.dropna(subset=["y", "d", *controls]).reset_index(drop=True)
-    p["u"] = pd.factorize(p["unit"])[0]
-    p["t"] = pd.factorize(p["time"], sort=True)[0]
-    x = p[controls].to_numpy(float)
-    p[controls] = (x - x.mean(axis=0)) / x.std(axis=0)
+    md = model_data(study, controls)
+    p = md.frame.assign(u=md.unit, t=md.time)
+    p[controls] = md.x
     return p, controls
 
 

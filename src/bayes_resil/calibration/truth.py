@@ -78,8 +78,10 @@ def sample_name(method: str, freq_cfg, data: StudyData) -> str:
     return "outcome+controls" if uses_controls else "outcome"
 
 
-def _select(cells: pd.DataFrame, name: str, note: str) -> tuple[np.ndarray | None, bool]:
-    """(mask over treated cells, is_lead) of an estimand; (None, False) when it has no truth."""
+def estimand_cells(cells: pd.DataFrame, name: str, note: str = ""
+                   ) -> tuple[np.ndarray | None, bool]:
+    """(mask over treated cells, is_lead) of an estimand; (None, False) when it has no truth.
+    ``note``: the estimate's note, which says whether an event-time endpoint is binned."""
     e = parse(name)
     if e.kind == "att":
         return np.ones(len(cells), bool), False
@@ -124,7 +126,7 @@ def attach_truth(rows: pd.DataFrame, data: StudyData, samples: dict[str, pd.Inde
         column = "tau" if outcome == "y" else f"tau_{outcome}"
         if column not in cells.columns:
             continue
-        mask, lead = _select(cells, name, str(r.get("note", "")))
+        mask, lead = estimand_cells(cells, name, str(r.get("note", "")))
         if mask is None:
             continue
         in_sample = cell_keys.isin(samples[sample_of.loc[i]])
