@@ -141,7 +141,7 @@ def one_panel(seed: int, errors: str, scales: bool, draws: int, trend_means: boo
     from arviz_stats import rhat
 
     from bayes_resil.app import compose
-    from bayes_resil.calibration.truth import estimand_cells
+    from bayes_resil.estimand import estimand_cells
     from bayes_resil.study import load_study
 
     cfg = compose([f"data.simulation.seed={seed}"])

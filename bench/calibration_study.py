@@ -12,7 +12,15 @@ Studies (all through ``python -m bayes_resil.calibrate``, one process each):
 * ``bayes``     twfe, hetero_region, hetero_batch, event_study, staggered, 50 replications
 * ``null``      the same five models and freq=staggered under effect_scale=0, 50 replications
 * ``freqnull``  freq=staggered under effect_scale=0, 200 replications
-* ``sbc``       SBC of the five models, 100 prior draws each (calibration.replications=0)
+* ``sbc``       SBC of the five models (``model.design=twfe``), 100 prior draws each
+* ``robust``, ``robust_rho09``, ``robust_region2``, ``robust_null``: the robust design
+  (``model=staggered``, which reports every aggregation) with ``freq=staggered`` on the default
+  design (100 replications), with within-city autocorrelation 0.9, with the regional effect
+  differences doubled, and under no effect (50 each); 4 x 300 draws after 300 tuning steps
+
+``--pool DIR [DIR ...]`` summarises the replication files of several study folders together
+(deduplicated by seed), e.g. one study interrupted and continued from a later
+``calibration.seed``.
 
 Peak memory is the largest resident set of the study's processes (``ru_maxrss`` of the waited
 children: the study and its workers).
@@ -41,7 +49,15 @@ STUDIES = {
     "freqnull": ["model=none", "freq=staggered", "calibration.replications=200",
                  "data.simulation.effect_scale=0"],
     "sbc": [f"calibration.models={MODELS}", "freq=baseline", "calibration.replications=0",
-            "calibration.sbc.simulations=100"],
+            "calibration.sbc.simulations=100", "model.design=twfe"],
+}
+ROBUST = ["model=staggered", "freq=staggered", "sampler.draws=300", "sampler.tune=300"]
+STUDIES |= {
+    "robust": [*ROBUST, "calibration.replications=100"],
+    "robust_rho09": [*ROBUST, "calibration.replications=50", "data.simulation.noise_rho=0.9"],
+    "robust_region2": [*ROBUST, "calibration.replications=50",
+                       "data.simulation.region_mult={East:1.3,Central:0.5,West:1.0}"],
+    "robust_null": [*ROBUST, "calibration.replications=50", "data.simulation.effect_scale=0"],
 }
 HEAD_METHODS = ("twfe", "twfe_controls", "twfe_subsample", "twfe_interaction", "imputation",
                 "callaway_santanna", "sun_abraham", "bayes_twfe", "bayes_hetero_region",
@@ -70,11 +86,31 @@ def run(name: str, root: Path) -> dict:
             "peak_rss_gib": max(peak, before) / 2**20, "dir": str(out)}
 
 
+def pool(dirs: list[str]) -> pd.DataFrame:
+    """The calibration table of the replications of several study folders (one row per seed x
+    method x estimand: the first folder wins)."""
+    from bayes_resil.calibration.metrics import calibration_table
+
+    files = [f for d in dirs for f in sorted((Path(d) / "replications").glob("r*.csv"))]
+    rows = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+    rows = rows[rows["error"].isna()] if "error" in rows.columns else rows
+    rows = rows.drop_duplicates(["seed", "method", "estimand", "outcome"])
+    return calibration_table(rows)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--studies", default=",".join(STUDIES))
     ap.add_argument("--root", default="calibration/bench")
+    ap.add_argument("--pool", nargs="+", help="study folders to summarise together")
     args = ap.parse_args()
+    if args.pool:
+        pd.set_option("display.width", 200)
+        print(headline(pool(args.pool))[["method", "estimand", "replications", "coverage",
+                                         "bias", "emp_sd", "mean_se", "se_ratio",
+                                         "reject_zero", "failed"]].to_string(
+            index=False, float_format=lambda v: f"{v:.4f}"))
+        return
     root = Path(args.root).resolve()
     root.mkdir(parents=True, exist_ok=True)
     runs = [run(name, root) for name in args.studies.split(",")]

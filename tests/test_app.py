@@ -26,8 +26,12 @@ def test_default_run_writes_the_contract(default_run):
                  ".hydra/config.yaml", "placebo_draws.csv", "tables/tables.md",
                  "tables/table4_iv.tex", "figures/event_study.png", "figures/placebo.svg",
                  "posterior.nc", "diagnostics.csv", "comparison.csv", "psense.csv",
-                 "figures/shrinkage.png"):
+                 "figures/forest.png"):
         assert (out / name).is_file(), name
+    # the default model is the robust design, compared with the imputation estimator
+    comp = pd.read_csv(out / "comparison.csv")
+    assert (comp["ols_method"] == "imputation").all()
+    assert set(comp["estimand"]) == {"att", "att[East]", "att[Central]", "att[West]"}
     est = pd.read_csv(out / "estimates.csv")
     assert set(REQUIRED) <= set(est.columns)
     panel = pd.read_csv(out / "panel.csv")
@@ -43,7 +47,7 @@ def test_default_run_writes_the_contract(default_run):
     assert "SIMULATED" in summary and "SIMULATED" in proc.stdout
     assert (panel["data_source"] == "simulated").all()
     assert (est["data_source"] == "simulated").all()
-    assert {"bayes_hetero_region", "twfe_interaction"} <= set(est["method"])
+    assert {"bayes_hetero_region", "twfe_interaction", "imputation"} <= set(est["method"])
     # the smoke sampler cannot pass the thresholds: the summary says so where nobody misses it
     assert summary.splitlines()[3].startswith("!!! WARNING: MCMC diagnostics FAILED")
     for name in ("truth.csv", "index_weights.csv"):

@@ -43,7 +43,7 @@ def test_priors_scale_with_the_outcome_sd():
 
 def test_prior_override_reaches_the_model_prior_predictive(study):
     """The prior predictive sd of the effect equals prior.effect.sigma x sd(y)."""
-    cfg = compose(["model=twfe", "prior.effect.sigma=0.3"])
+    cfg = compose(["model=twfe", "model.design=twfe", "prior.effect.sigma=0.3"])
     md = model_data(study, list(study.controls))
     built = BUILDERS["twfe"](md, PriorSet(cfg.prior, md.y_sd, md.y.mean()), cfg.model)
     draws = np.asarray(prior_predictive(built, 2000, 1)["prior"]["att"]).reshape(-1)
@@ -51,12 +51,25 @@ def test_prior_override_reaches_the_model_prior_predictive(study):
     assert abs(draws.mean()) < 0.1 * md.y_sd
 
 
+def test_robust_design_priors_reach_the_model(study):
+    """Robust design: prior.walk_sd scales with sd(y) (HalfNormal sd x sqrt(1 - 2/pi)), and
+    scale_sd is never scaled (unitless)."""
+    cfg = compose(["model=twfe", "prior.walk_sd.sigma=0.3", "prior.scale_sd.sigma=0.2"])
+    md = model_data(study, list(study.controls))
+    built = BUILDERS["twfe"](md, PriorSet(cfg.prior, md.y_sd, md.y.mean()), cfg.model)
+    prior = prior_predictive(built, 4000, 1)["prior"]
+    half = np.sqrt(1 - 2 / np.pi)
+    assert np.asarray(prior["walk_sd"]).std() == pytest.approx(0.3 * md.y_sd * half, rel=0.08)
+    assert np.asarray(prior["scale_sd"]).std() == pytest.approx(0.2 * half, rel=0.08)
+
+
 def test_prior_family_can_change_and_bad_family_is_a_clear_error(study):
-    cfg = compose(["model=twfe", "prior.effect.dist=StudentT", "+prior.effect.nu=3"])
+    cfg = compose(["model=twfe", "model.design=twfe", "prior.effect.dist=StudentT",
+                   "+prior.effect.nu=3"])
     md = model_data(study, [])
     built = BUILDERS["twfe"](md, PriorSet(cfg.prior, md.y_sd), cfg.model)
     assert type(built.model["att"].owner.op).__name__.startswith("StudentT")
-    bad = compose(["model=twfe", "prior.effect.dist=Normel"])
+    bad = compose(["model=twfe", "model.design=twfe", "prior.effect.dist=Normel"])
     with pytest.raises(InputError, match="Normel"):
         BUILDERS["twfe"](md, PriorSet(bad.prior, md.y_sd), bad.model)
 
@@ -75,7 +88,8 @@ def test_every_prior_set_defines_every_prior():
 
 @pytest.fixture(scope="module")
 def parity_run(study):
-    cfg = compose(["model=twfe", "prior=diffuse", "model.controls=false", "sampler.draws=600",
+    cfg = compose(["model=twfe", "model.design=twfe", "prior=diffuse", "model.controls=false",
+                   "sampler.draws=600",
                    "sampler.tune=600", "sampler.chains=2", "sampler.progress=false"])
     md = model_data(study, [])
     built = BUILDERS["twfe"](md, PriorSet(cfg.prior, md.y_sd, md.y.mean()), cfg.model)
@@ -101,9 +115,14 @@ def freq_rows(study):
     return to_frame(baseline_twfe(study, compose([]).freq))
 
 
-@pytest.mark.parametrize("model", MODELS)
-def test_model_samples_and_writes_its_outputs(model, study, freq_rows, tmp_path):
-    cfg = cfg_for(f"model={model}")
+# robust design end to end: event_study (leads) and staggered (every aggregation); the
+# default run (hetero_region) in tests/test_app.py; twfe and hetero_batch are built below
+@pytest.mark.parametrize(("model", "design"), [
+    ("event_study", "robust"), ("staggered", "robust"), ("hetero_region", "twfe"),
+    ("staggered", "twfe"), *[(m, "twfe") for m in MODELS[5:]]])
+def test_model_samples_and_writes_its_outputs(model, design, study, freq_rows, tmp_path):
+    cfg = cfg_for(f"model={model}", *([f"model.design={design}"] if model in MODELS[:5]
+                                      else []))
     res = run_bayes(study, cfg, freq_rows, tmp_path)
     for name in ("posterior.nc", "diagnostics.csv", "comparison.csv",
                  "figures/prior_predictive.png", "figures/trace.png", "figures/rank.png",
@@ -129,14 +148,41 @@ def test_model_samples_and_writes_its_outputs(model, study, freq_rows, tmp_path)
     assert {"chain", "draw"} <= dims
     expected_dim = {"hetero_region": "region", "hetero_batch": "cohort",
                     "event_study": "event_time", "staggered": "cell"}.get(model)
-    if expected_dim:
+    if design == "robust":  # free effects per treated city-year, averaged into estimands
+        assert "effect_cell" in dims and (model == "twfe" or "estimand" in dims)
+        assert comp["ols_method"].isin(["imputation", "event_study"]).all()
+    elif expected_dim:
         assert expected_dim in dims
-    if model in ("hetero_region", "hetero_batch"):
+    if model in ("hetero_region", "hetero_batch") and design == "twfe":
         assert "shrinkage_factor" in comp.columns and (tmp_path / "figures/shrinkage.png").is_file()
     if model in ("event_study", "staggered"):
         assert (tmp_path / "figures/event_overlay.png").is_file()
     # simulated data: the truth stands in the comparison
     assert "true_effect" in comp.columns
+
+
+def test_robust_models_report_the_estimands_of_their_name(study):
+    """Built, not sampled: each robust model's estimands, their comparators (imputation) and
+    weights that average treated city-years exactly as the simulator's truth does."""
+    from bayes_resil.bayes.grid import city_grid
+    from bayes_resil.bayes.models.robust import estimand_names, weights
+
+    md = model_data(study, list(study.controls))
+    priors = PriorSet(compose([]).prior, md.y_sd, md.y.mean())
+    expect = {"twfe": set(), "hetero_region": {"att[East]", "att[Central]", "att[West]"},
+              "hetero_batch": {f"att[cohort={g}]" for g in (2015, 2016, 2018, 2019, 2020)}}
+    for model, names in expect.items():
+        built = BUILDERS[model](md, priors, compose([f"model={model}"]).model)
+        assert set(built.comparators) == {"att", *names}
+        assert {m for m, _, _ in built.comparators.values()} == {"imputation"}
+    cells = city_grid(md).cells
+    w = weights(cells, estimand_names(cells, ("region",)))
+    np.testing.assert_allclose(w.sum(axis=1), 1.0)
+    truth = study.truth_cells.set_index(["unit", "time"])["tau"]
+    tau = truth.reindex(list(zip(cells["unit"], cells["time"], strict=True))).to_numpy()
+    east = cells["region"].to_numpy() == "East"
+    assert w[estimand_names(cells, ("region",)).index("att[East]")] @ tau == pytest.approx(
+        tau[east].mean())
 
 
 def test_loo_runs_on_the_saved_posterior(study, freq_rows, tmp_path):
@@ -149,8 +195,8 @@ def test_loo_runs_on_the_saved_posterior(study, freq_rows, tmp_path):
 
 
 def test_diagnostics_flag_a_deliberately_bad_run(study):
-    cfg = compose(["model=hetero_region", "sampler=smoke", "sampler.tune=5",
-                   "sampler.draws=40"])
+    cfg = compose(["model=hetero_region", "model.design=twfe", "sampler=smoke",
+                   "sampler.tune=5", "sampler.draws=40"])
     md = model_data(study, list(study.controls))
     built = BUILDERS["hetero_region"](md, PriorSet(cfg.prior, md.y_sd, md.y.mean()), cfg.model)
     idata, _ = sample(built, {**cfg.sampler, "posterior_predictive": False})

@@ -96,7 +96,7 @@ def test_failed_fits_are_counted_models_share_the_panels_and_sbc_runs(tmp_path):
     again, nothing is refitted."""
     args = ["data=linear", "freq=baseline", "sampler=smoke",
             "calibration.models=[twfe,hetero_region]", "calibration.replications=1",
-            "calibration.sbc.simulations=5"]
+            "calibration.sbc.simulations=5", "model.design=twfe"]
     out = tmp_path / "calibration" / "study"
     proc = calibrate(f"hydra.run.dir={out}", *args, cwd=tmp_path, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -204,6 +204,7 @@ def compose_calibrate(overrides):
     (["data=file", "data.path=x.csv"], "needs simulated data"),
     (["model=none", "calibration.sbc.simulations=5"], "has no Bayesian model"),
     (["model=mediation", "calibration.sbc.simulations=5"], "single-equation models"),
+    (["model=twfe", "calibration.sbc.simulations=5"], "add model.design=twfe for SBC"),
     (["model=none", "freq.blocks=[]"], "nothing to calibrate"),
 ])
 def test_bad_input_stops_before_any_work(tmp_path, args, message):

@@ -217,7 +217,8 @@ def tiny_design(tmp_path_factory):
 
 
 def sbc_pvalues(data, gen_overrides, fit_overrides, sims=40):
-    base = ["model=twfe", "model.controls=false", "sampler.chains=2", "sampler.draws=200",
+    base = ["model=twfe", "model.design=twfe", "model.controls=false", "sampler.chains=2",
+            "sampler.draws=200",
             "sampler.tune=300"]
     _, _, gen = prepare(data, compose([*base, *gen_overrides]))
     cfg = compose([*base, *fit_overrides])

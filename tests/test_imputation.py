@@ -44,10 +44,15 @@ def check_against_did2s(data: StudyData, controls: list[str]):
     # untreated observations in the reference category
     p["rel"] = np.where(treated, p["time"] - p["cohort"].astype(float), -1000).astype(int)
     p["coh"] = np.where(treated, p["cohort"].astype(float), -1000).astype(int)
-    for var, label in (("rel", "event[{}]"), ("coh", "att[cohort={}]")):
-        ref = did2s(p, f"~i({var}, ref=-1000)", first)
+    groups = [("rel", "event[{}]", -1000), ("coh", "att[cohort={}]", -1000)]
+    if "region" in p.columns:  # region rows (the Bayesian hetero_region's comparators)
+        p["reg"] = np.where(treated, p["region"].astype(str), "untreated")
+        groups.append(("reg", "att[{}]", "'untreated'"))
+    for var, label, ref_level in groups:
+        ref = did2s(p, f"~i({var}, ref={ref_level})", first)
         for name, value in ref.coef().items():
-            row = got.loc[label.format(int(name.split("::")[1]))]
+            level = name.split("::")[1]
+            row = got.loc[label.format(level if var == "reg" else int(level))]
             assert row["estimate"] == pytest.approx(value, rel=1e-5)
             assert row["std_error"] == pytest.approx(float(ref.se()[name]), rel=1e-5)
     return got
@@ -72,6 +77,7 @@ def test_point_estimates_equal_an_exact_dense_imputation(study):
 
 def test_matches_did2s_on_the_default_panel(study):
     got = check_against_did2s(study, [])
+    assert {"att[East]", "att[Central]", "att[West]"} <= set(got.index)  # compared above
     # and it recovers the simulated truth where TWFE does not (truth.csv)
     truth = study.truth.query("outcome == 'y'").set_index("estimand")["true_effect"]
     assert abs(got.loc["att", "estimate"] - truth["att"]) < 0.2 * got.loc["att", "std_error"]

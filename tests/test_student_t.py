@@ -36,8 +36,9 @@ def heavy_tailed(study):
 
 
 def fit(data, likelihood):
-    cfg = compose(["model=twfe", "model.controls=false", f"model.likelihood={likelihood}",
-                   "sampler.chains=2", "sampler.tune=400", "sampler.draws=400",
+    cfg = compose(["model=twfe", "model.design=twfe", "model.controls=false",
+                   f"model.likelihood={likelihood}", "sampler.chains=2", "sampler.tune=400",
+                   "sampler.draws=400",
                    "sampler.progress=false"])
     md = model_data(data, [])
     built = BUILDERS["twfe"](md, PriorSet(cfg.prior, md.y_sd, md.y.mean()), cfg.model)
@@ -65,15 +66,18 @@ def test_student_t_recovers_the_tails_and_the_effect(heavy_tailed):
 
 
 def test_student_t_prior_is_unscaled_and_joint_models_refuse_it(study):
-    cfg = compose(["model=twfe"])
+    cfg = compose(["model=twfe", "model.design=twfe"])
     p = PriorSet(cfg.prior, outcome_sd=0.5)
     assert p.params("noise_df") == ("Gamma", {"alpha": 2.0, "beta": 0.1})
     md = model_data(study, [])
-    built = BUILDERS["twfe"](md, p, compose(["model=twfe", "model.likelihood=student_t"]).model)
+    twfe = ["model=twfe", "model.design=twfe"]
+    built = BUILDERS["twfe"](md, p, compose([*twfe, "model.likelihood=student_t"]).model)
     assert type(built.model["y"].owner.op).__name__.startswith("StudentT")
     assert "nu" in built.hyper_vars
     with pytest.raises(InputError, match="model.likelihood='cauchy'"):
-        BUILDERS["twfe"](md, p, compose(["model=twfe", "model.likelihood=cauchy"]).model)
+        BUILDERS["twfe"](md, p, compose([*twfe, "model.likelihood=cauchy"]).model)
+    with pytest.raises(InputError, match="needs model.design=twfe"):
+        BUILDERS["twfe"](md, p, compose(["model=twfe", "model.likelihood=student_t"]).model)
     iv = compose(["model=iv", "model.likelihood=student_t"])
     with pytest.raises(InputError, match="model=iv has Normal errors only"):
         BUILDERS["iv"](md, p, iv.model)

@@ -17,8 +17,9 @@ from selenium.webdriver.common.by import By
 from bayes_resil.compare import main as compare_main
 from bayes_resil.compare import sweep_table
 
-SWEEP = ["model=twfe,hetero_region", "prior=weakly_informative,skeptical", "sampler=smoke",
-         "sampler.cores=1", "freq=baseline"]
+# the twfe design: its effect priors act (the robust design's effects have flat priors)
+SWEEP = ["model=twfe,hetero_region", "model.design=twfe", "prior=weakly_informative,skeptical",
+         "sampler=smoke", "sampler.cores=1", "freq=baseline"]
 
 
 def multirun(root, *args, timeout=900):

@@ -12,10 +12,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
+import pandas as pd
+
 #: kinds of estimand that average the treatment effect over treated unit-periods
 EFFECT_KINDS = ("att", "region", "cohort", "time", "event", "cell")
 
 _INT = r"-?\d+"
+_BIN = re.compile(r"binned: event time (?P<op>>=|<=) (?P<k>-?\d+)")
 _PATTERNS = [
     ("att", re.compile(r"^att$")),
     ("cohort", re.compile(rf"^att\[cohort=(?P<cohort>{_INT})\]$")),
@@ -89,3 +93,31 @@ def sort_key(name: str) -> tuple:
     e = parse(name)
     nums = tuple(v for v in (e.cohort, e.time, e.event) if v is not None)
     return (_ORDER[e.kind], nums, e.region or e.term or e.raw)
+
+
+def estimand_cells(cells: pd.DataFrame, name: str, note: str = ""
+                   ) -> tuple[np.ndarray | None, bool]:
+    """(mask over treated cells, is_lead) of an estimand; (None, False) when it has no truth.
+    ``note``: the estimate's note, which says whether an event-time endpoint is binned."""
+    e = parse(name)
+    if e.kind == "att":
+        return np.ones(len(cells), bool), False
+    if e.kind == "region":
+        if "region" not in cells.columns:
+            return None, False
+        return (cells["region"].astype(str) == e.region).to_numpy(), False
+    if e.kind == "cohort":
+        return (cells["cohort"] == e.cohort).to_numpy(), False
+    if e.kind == "time":
+        return (cells["time"] == e.time).to_numpy(), False
+    if e.kind == "cell":
+        return ((cells["cohort"] == e.cohort) & (cells["time"] == e.time)).to_numpy(), False
+    if e.kind == "event":
+        ev = cells["event_time"].astype(float).to_numpy()
+        m = _BIN.search(note or "")
+        if m and int(m["k"]) == e.event:
+            mask = ev >= e.event if m["op"] == ">=" else ev <= e.event
+        else:
+            mask = ev == e.event
+        return mask, e.event < 0
+    return None, False

@@ -23,13 +23,17 @@ PARAM_SCALE = {"mu": "loc", "sigma": "scale", "beta": "scale", "alpha": None, "n
 #: the prior names the models use, and what they govern
 PRIOR_NAMES = {
     "intercept": "grand mean of the unit levels",
-    "unit_sd": "spread of the unit effects",
+    "unit_sd": "spread of the unit effects (robust design: of the integrated city levels)",
     "time_effect": "time effects (zero-sum; a fixed wide scale makes them fixed effects)",
     "beta": "coefficients of the (standardised) controls",
     "mundlak": "unit-level coefficients on the unit means of treatment and controls",
     "effect": "treatment effect, or the mean of the group effects",
     "effect_spread": "spread of group effects / step size of the event-time random walk",
-    "noise_sd": "residual standard deviation (the scale, for Student-t errors)",
+    "noise_sd": "residual standard deviation (the scale, for Student-t errors); in the robust "
+                "design the sd of the transitory within-city noise",
+    "trend_sd": "robust design: sd of the city-specific linear trends (over the whole panel)",
+    "walk_sd": "robust design: sd of the yearly steps of the within-city random walk",
+    "scale_sd": "robust design: sd of the log city error scales (unitless, never scaled)",
     "noise_df": "degrees of freedom of Student-t errors (model.likelihood=student_t); unscaled",
     "first_stage": "instrument coefficient in the IV first stage",
     "mediator_path": "effect of treatment on the mediator (a-path)",
@@ -38,7 +42,7 @@ PRIOR_NAMES = {
 
 
 #: priors on quantities without the outcome's units (never scaled by its sd)
-UNSCALED = {"noise_df"}
+UNSCALED = {"noise_df", "scale_sd"}
 
 
 class PriorSet:

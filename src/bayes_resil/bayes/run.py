@@ -20,13 +20,15 @@ import xarray as xr
 from ..estimates import Estimate, to_frame
 from ..freq.event_study import event_study
 from ..freq.heterogeneity import cohort_effects, heterogeneity
+from ..freq.imputation import imputation
 from ..freq.instrumental import instrumental
 from ..freq.mediation import mediation
 from ..outputs import write_atomic, write_csv
 from ..study import StudyData
 from .diagnostics import Diagnostics, diagnose
 from .fit import prepare
-from .models import BuiltModel
+from .models import BuiltModel, design_of
+from .models.robust import FAMILIES as ROBUST_MODELS
 from .sampling import prior_predictive, sample
 from .summarise import comparison, estimand_draws, posterior_rows
 
@@ -50,9 +52,13 @@ def _needed_ols(name: str, data: StudyData, est: pd.DataFrame, model_cfg: Mappin
     """OLS analogues the comparison needs that the frequentist step did not produce."""
     have = set(est["method"]) if len(est) else set()
     rows: list[Estimate] = []
-    if name == "hetero_region" and "twfe_interaction" not in have:
+    twfe_design = name not in ROBUST_MODELS or design_of(model_cfg) == "twfe"
+    if not twfe_design and "imputation" not in have:
+        rows += imputation(data, {"pretrend_leads": 0}, controls, **kw)[0]
+    if twfe_design and name == "hetero_region" and "twfe_interaction" not in have:
         rows += heterogeneity(data, {"region": "region"}, controls, **kw)[0]
-    if name in ("hetero_batch", "staggered") and "twfe_interaction_cohort" not in have:
+    if (twfe_design and name in ("hetero_batch", "staggered")
+            and "twfe_interaction_cohort" not in have):
         rows += cohort_effects(data, controls, **kw)
     if name in ("event_study", "staggered"):
         window = list(model_cfg.get("window", [-5, 5]))
@@ -94,10 +100,13 @@ def run_bayes(data: StudyData, cfg: Mapping, est: pd.DataFrame, out: Path, *,
 
     seed = int(scfg.get("seed", 20250929))
     prior = prior_predictive(built, int(scfg.get("prior_draws", 300)), seed)
-    effect_var = next(v for v in built.effect_vars if v in prior["prior"])
+    effect_var = next((v for v in built.effect_vars if v in prior["prior"]), None)
     y_prior = np.asarray(prior["prior_predictive"]["y"])
-    save_figure(plot_prior_predictive(y_prior, md.y, np.asarray(prior["prior"][effect_var]),
-                                      simulated=data.simulated), fig_dir / "prior_predictive")
+    rows_y = slice(None) if built.observed_rows is None else built.observed_rows
+    save_figure(plot_prior_predictive(
+        y_prior, md.y[rows_y], None if effect_var is None else np.asarray(
+            prior["prior"][effect_var]), simulated=data.simulated, note=built.effect_prior_note),
+        fig_dir / "prior_predictive")
     files.append("figures/prior_predictive.png|svg")
 
     log.info("sampling model=%s with %s (%s chains x %s draws, %s tune)", name,
@@ -137,15 +146,17 @@ def run_bayes(data: StudyData, cfg: Mapping, est: pd.DataFrame, out: Path, *,
             save_figure(plot_shrinkage(comp, simulated=data.simulated), fig_dir / "shrinkage")
             files.append("figures/shrinkage.png|svg")
     if name in ("event_study", "staggered"):
-        save_figure(plot_event_overlay(all_est, bayes_method=f"bayes_{name}", truth=data.truth,
-                                       simulated=data.simulated), fig_dir / "event_overlay")
+        save_figure(plot_event_overlay(all_est, bayes_method=f"bayes_{built.name}",
+                                       truth=data.truth, simulated=data.simulated),
+                    fig_dir / "event_overlay")
         files.append("figures/event_overlay.png|svg")
     idata.attrs["data_source"] = tag
     idata.attrs["model"] = name
     # which city-year each observation is (PSIS-LOO names its influential observations)
+    frame = md.frame.iloc[rows_y]
     observed = idata["observed_data"].to_dataset().assign_coords(
-        obs_unit=("obs", md.frame["unit"].astype(str).to_numpy()),
-        obs_time=("obs", md.frame["time"].to_numpy()))
+        obs_unit=("obs", frame["unit"].astype(str).to_numpy()),
+        obs_time=("obs", frame["time"].to_numpy()))
     idata["observed_data"] = xr.DataTree(observed)
     write_atomic(out / "posterior.nc", lambda p: netcdf_ready(idata).to_netcdf(
         p, engine="h5netcdf"))

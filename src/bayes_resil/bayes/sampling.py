@@ -56,6 +56,10 @@ def sample(built: BuiltModel, cfg: Mapping, *, extras: bool = True
             progressbar=bool(cfg.get("progress", True)), compute_convergence_checks=False,
         )
         timings["sampling_wall"] = time.perf_counter() - t0
+        if built.complete is not None:
+            t1 = time.perf_counter()
+            built.complete(idata, seed)
+            timings["exact_draws"] = time.perf_counter() - t1
         if extras:
             t1 = time.perf_counter()
             pm.stats.compute_log_likelihood(idata, var_names=built.observed[:1],

@@ -69,7 +69,8 @@ NOISE_VARS = ["sigma", "nu"]
 
 def likelihood(md: ModelData, priors: PriorSet, mu, cfg, *, name: str = "y",
                observed: np.ndarray | None = None, prefix: str = "") -> None:
-    """Likelihood with errors independent given the effects (``model.errors=iid``).
+    """Likelihood of the TWFE design: errors independent given the effects (``model.errors``
+    applies to the robust design only, :mod:`.within_city`).
 
     ``model.likelihood=normal`` (default): Normal(mu, sigma). ``model.likelihood=student_t``:
     StudentT(nu, mu, sigma) with ``nu`` from prior ``noise_df`` (default Gamma(2, 0.1), not
@@ -87,9 +88,6 @@ def likelihood(md: ModelData, priors: PriorSet, mu, cfg, *, name: str = "y",
     # the observed values as a data container (``<name>_observed``), so one compiled model
     # can be refitted to new outcomes (simulation-based calibration) without recompiling
     y = pm.Data(f"{name}_observed", y, dims="obs")
-    errors = str(cfg.get("errors", "iid"))
-    if errors != "iid":
-        raise InputError(f"model.errors={errors!r}: only iid errors are available")
     family = str(cfg.get("likelihood", "normal"))
     sigma = priors("noise_sd", f"{prefix}sigma")
     if family == "normal":

@@ -58,6 +58,15 @@ def check_sbc_models(models: dict) -> None:
     if not models:
         raise InputError("calibration.sbc.simulations > 0 but the study has no Bayesian model "
                          "(model=none); pick one, e.g. model=twfe")
+    from ..bayes.models import design_of
+
+    robust = [m for m, c in models.items() if m not in JOINT and design_of(c.model) == "robust"]
+    if robust:
+        raise InputError(f"calibration.sbc.simulations > 0 with model(s) {robust} in the robust "
+                         "design: its effects have flat priors and its predictive is one step "
+                         "ahead within each city, so prior draws are not its generative "
+                         "process; add model.design=twfe for SBC (the robust design is "
+                         "calibrated by coverage over replications)")
 
 
 def scalar_names(prior: dict[str, np.ndarray], dims: dict[str, list], names: list[str]

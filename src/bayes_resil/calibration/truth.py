@@ -20,18 +20,15 @@ distributions, reference periods fixed at 0, coefficients, test statistics) get 
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 
-from ..estimand import parse
+from ..estimand import estimand_cells, parse
 from ..freq.decomposition import balanced_sample
 from ..study import StudyData
 
 #: rows whose estimand names an effect but whose numbers describe something else
 NOT_AN_ESTIMATE = {"placebo": "the permutation distribution of placebo coefficients"}
-_BIN = re.compile(r"binned: event time (?P<op>>=|<=) (?P<k>-?\d+)")
 
 
 def unit_time_keys(frame: pd.DataFrame) -> pd.Index:
@@ -76,34 +73,6 @@ def sample_name(method: str, freq_cfg, data: StudyData) -> str:
     uses_controls = freq_cfg.get("with_controls", True) and any(
         c in data.panel.columns for c in data.controls)
     return "outcome+controls" if uses_controls else "outcome"
-
-
-def estimand_cells(cells: pd.DataFrame, name: str, note: str = ""
-                   ) -> tuple[np.ndarray | None, bool]:
-    """(mask over treated cells, is_lead) of an estimand; (None, False) when it has no truth.
-    ``note``: the estimate's note, which says whether an event-time endpoint is binned."""
-    e = parse(name)
-    if e.kind == "att":
-        return np.ones(len(cells), bool), False
-    if e.kind == "region":
-        if "region" not in cells.columns:
-            return None, False
-        return (cells["region"].astype(str) == e.region).to_numpy(), False
-    if e.kind == "cohort":
-        return (cells["cohort"] == e.cohort).to_numpy(), False
-    if e.kind == "time":
-        return (cells["time"] == e.time).to_numpy(), False
-    if e.kind == "cell":
-        return ((cells["cohort"] == e.cohort) & (cells["time"] == e.time)).to_numpy(), False
-    if e.kind == "event":
-        ev = cells["event_time"].astype(float).to_numpy()
-        m = _BIN.search(note or "")
-        if m and int(m["k"]) == e.event:
-            mask = ev >= e.event if m["op"] == ">=" else ev <= e.event
-        else:
-            mask = ev == e.event
-        return mask, e.event < 0
-    return None, False
 
 
 def attach_truth(rows: pd.DataFrame, data: StudyData, samples: dict[str, pd.Index],

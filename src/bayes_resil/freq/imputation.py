@@ -4,7 +4,7 @@
    effects).
 2. Impute the untreated outcome of every treated observation and take
    ``tau_it = y_it - y_it(0)``; averages over treated observations give ``att``,
-   ``event[e]`` and ``att[cohort=g]`` (``method=imputation``).
+   ``event[e]``, ``att[cohort=g]`` and ``att[<region>]`` (``method=imputation``).
 3. Standard errors: each estimate is linear in ``y``, ``sum_it v_it y_it``, with ``v = w`` on
    the treated observations and the negative imputation weights on the untreated ones; the
    variance clustered by unit is ``sum_i (sum_t v_it e_it)^2`` with residuals ``e`` in which
@@ -87,7 +87,8 @@ def linear_weights(fit: dict, w1: np.ndarray) -> np.ndarray:
 def imputation(data: StudyData, cfg: Mapping, controls: list[str], *, level: float, vcov: str,
                cluster: str, drop_singletons: bool, tag: str
                ) -> tuple[list[Estimate], list[str]]:
-    """Rows ``method=imputation``: ``att``, ``event[e]``, ``att[cohort=g]``, ``pretrend_wald``."""
+    """Rows ``method=imputation``: ``att``, ``event[e]``, ``att[cohort=g]``, ``att[<region>]``
+    (when the panel has regions), ``pretrend_wald``."""
     p = data.panel.dropna(subset=["y", *controls])
     if not (p["d"] == 0).any() or not (p["d"] == 1).any():
         raise InputError("the imputation estimator needs treated and untreated observations")
@@ -125,6 +126,10 @@ def imputation(data: StudyData, cfg: Mapping, controls: list[str], *, level: flo
             rows.append(row(f"event[{e}]", (event == e).astype(float), ""))
     for g in sorted(set(cohort)):
         rows.append(row(f"att[cohort={g}]", (cohort == g).astype(float), ""))
+    if "region" in f.columns:  # the Bayesian hetero_region's comparators
+        region = f.loc[treated, "region"]
+        for r in sorted(set(region.dropna().astype(str))):
+            rows.append(row(f"att[{r}]", (region.astype(str) == r).to_numpy(float), ""))
     leads = int(cfg.get("pretrend_leads", 4))
     if leads > 0:
         rows += _pretrend(p, controls, leads, level=level, vcov=vcov, cluster=cluster,

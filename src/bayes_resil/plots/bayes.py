@@ -147,9 +147,11 @@ def plot_shrinkage(comparison: pd.DataFrame, *, simulated: bool = False) -> Figu
     return fig
 
 
-def plot_prior_predictive(y_prior: np.ndarray, y_obs: np.ndarray, effect_prior: np.ndarray,
-                          *, simulated: bool = False) -> Figure:
-    """Prior predictive outcome distribution beside the data, and implied effect sizes."""
+def plot_prior_predictive(y_prior: np.ndarray, y_obs: np.ndarray,
+                          effect_prior: np.ndarray | None, *, simulated: bool = False,
+                          note: str = "") -> Figure:
+    """Prior predictive outcome distribution beside the data, and implied effect sizes
+    (``effect_prior=None``: the effects have no proper prior; ``note`` says why)."""
     fig = Figure(figsize=(9, 3.6))
     ax1, ax2 = fig.subplots(1, 2)
     lo, hi = np.quantile(y_prior, [0.005, 0.995])
@@ -158,8 +160,13 @@ def plot_prior_predictive(y_prior: np.ndarray, y_obs: np.ndarray, effect_prior: 
     ax1.hist(y_obs, bins=60, density=True, color="C1", alpha=0.5, label="observed y")
     ax1.set_title("Outcome scale")
     ax1.legend(frameon=False, fontsize=8)
-    ax2.hist(effect_prior.reshape(-1), bins=60, density=True, color="C2", alpha=0.6)
-    ax2.axvline(0, color="0.3", lw=0.8)
+    if effect_prior is None:
+        ax2.text(0.5, 0.5, note, ha="center", va="center", wrap=True, fontsize=9,
+                 transform=ax2.transAxes)
+        ax2.set_axis_off()
+    else:
+        ax2.hist(effect_prior.reshape(-1), bins=60, density=True, color="C2", alpha=0.6)
+        ax2.axvline(0, color="0.3", lw=0.8)
     ax2.set_title(f"Implied effect sizes (sd of y = {np.std(y_obs):.3g})")
     fig.suptitle("Prior predictive check" + _suffix(simulated), fontsize=10)
     fig.tight_layout()

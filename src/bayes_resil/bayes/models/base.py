@@ -29,6 +29,11 @@ class BuiltModel:
     pooled_mean_var: str | None = None  # posterior variable of the pooling mean, if any
     observed: list[str] = field(default_factory=lambda: ["y"])
     notes: list[str] = field(default_factory=list)
+    complete: Callable[[xr.DataTree, int], None] | None = None
+    # adds derived draws to the posterior after sampling (seeded), e.g. exact effect draws
+    observed_rows: np.ndarray | None = None
+    # rows of ``md`` the observed variable covers, in its order (None: all rows)
+    effect_prior_note: str = ""  # why the effects have no prior draws, if they have none
 
 
 def weighted_mean_matrix(groups: np.ndarray, n_groups: int, weights: np.ndarray
