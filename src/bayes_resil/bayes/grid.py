@@ -4,7 +4,7 @@ The robust design models each unit's vector of outcomes over all periods jointly
 error covariance), so it needs the panel as a rectangle: :class:`CityGrid` holds the outcome,
 the controls and the masks on the ``(unit, time)`` grid of :class:`~.data.ModelData`. Cells
 outside the estimation sample (missing outcome or controls, periods a unit is not observed) are
-left out of the likelihood exactly (:func:`..within_city.masked_likelihood`).
+left out of the likelihood exactly (:func:`..within_city.filtered_likelihood`).
 
 The *effect cells* are the unit-periods with their own free effect ``tau_it``: every treated
 cell of the estimation sample and, for an event study, the pre-adoption cells whose leads it
@@ -25,15 +25,12 @@ from .data import ModelData
 
 @dataclass
 class CityGrid:
-    units: list[str]
-    times: list[int]
     observed: np.ndarray  # (U, T) bool: the cell is in the estimation sample
     row_of: np.ndarray  # (U, T) the cell's row in ModelData (-1 outside the sample)
     y: np.ndarray  # (U, T) the outcome where observed, else 0
     x: np.ndarray  # (U, T, K) standardised controls (0 outside the sample)
     x_bar: np.ndarray  # (U, K') unit means of the controls, centred and scaled
     cohort: np.ndarray  # (U,) first treated period (nan: never treated)
-    region: np.ndarray | None  # (U,) region labels, if the panel has them
     cells: pd.DataFrame  # effect cells: row, col, unit, time, cohort, event_time, region, lead
 
     @property
@@ -90,6 +87,5 @@ def city_grid(md: ModelData, leads: tuple[int, int] | None = None) -> CityGrid:
         "event_time": event[row, col], "lead": lead[row, col]})
     if region is not None:
         cells["region"] = region[row]
-    return CityGrid(units=list(md.coords["unit"]), times=list(md.coords["time"]),
-                    observed=observed, row_of=row_of, y=y, x=x, x_bar=x_bar, cohort=cohort,
-                    region=region, cells=cells)
+    return CityGrid(observed=observed, row_of=row_of, y=y, x=x, x_bar=x_bar, cohort=cohort,
+                    cells=cells)

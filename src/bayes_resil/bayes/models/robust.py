@@ -55,6 +55,7 @@ FAMILIES = {"twfe": (), "hetero_region": ("region",), "hetero_batch": ("cohort",
             "event_study": ("event",),
             "staggered": ("cohort", "event", "time", "cell")}
 
+
 def estimand_names(cells: pd.DataFrame, families: tuple[str, ...]) -> list[str]:
     """Estimand names of the effect cells for the families a model reports."""
     post = cells[~cells["lead"]]
@@ -124,7 +125,7 @@ def build_robust(md: ModelData, priors: PriorSet, cfg: Mapping, name: str) -> Bu
     obs_rows = g.row_of[rows, cols]
     effect_units = np.unique(cells["row"])
     coords = {**md.coords, "obs": obs_rows.tolist(), "time_": md.coords["time"],
-              "effect_unit": [g.units[i] for i in effect_units]}
+              "effect_unit": [md.coords["unit"][i] for i in effect_units]}
     c_design = _mean_design(g)
     with pm.Model(coords=coords) as model:
         mu = priors("intercept", "intercept") + priors(
@@ -190,13 +191,14 @@ def add_effects(idata, g: CityGrid, effect_units: np.ndarray, names: list[str],
     fit, cells = g.untreated, g.cells
     rng = np.random.default_rng(seed)
     tau = np.zeros((n_chain * n_draw, len(cells)))
+    cell_row, cell_col = cells["row"].to_numpy(), cells["col"].to_numpy()
     for k, unit in enumerate(effect_units):
-        sel = np.flatnonzero(cells["row"].to_numpy() == unit)
+        sel = np.flatnonzero(cell_row == unit)
         target = np.zeros(g.shape[1], bool)
-        target[cells["col"].to_numpy()[sel]] = True
+        target[cell_col[sel]] = True
         s = scale[:, unit] if scale is not None else np.ones(len(tau))
         y0 = conditional_draws(g.y[unit], mean[:, k], cov, s, fit[unit], target, rng)
-        order = np.argsort(cells["col"].to_numpy()[sel])  # conditional_draws: period order
+        order = np.argsort(cell_col[sel])  # conditional_draws returns periods in order
         tau[:, sel[order]] = g.y[unit][target][None, :] - y0
     dims = ("chain", "draw")
     w_att = weights(cells, ["att"])[0]
