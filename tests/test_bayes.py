@@ -165,6 +165,7 @@ def test_robust_models_report_the_estimands_of_their_name(study):
     """Built, not sampled: each robust model's estimands, their comparators (imputation) and
     weights that average treated city-years exactly as the simulator's truth does."""
     from bayes_resil.bayes.grid import city_grid
+    from bayes_resil.bayes.models import robust
     from bayes_resil.bayes.models.robust import estimand_names, weights
 
     md = model_data(study, list(study.controls))
@@ -183,6 +184,13 @@ def test_robust_models_report_the_estimands_of_their_name(study):
     east = cells["region"].to_numpy() == "East"
     assert w[estimand_names(cells, ("region",)).index("att[East]")] @ tau == pytest.approx(
         tau[east].mean())
+    # staggered reports the regions whatever their number; hetero_region needs two
+    one = cells[east]
+    staggered = estimand_names(one, robust.FAMILIES["staggered"])
+    assert "att[East]" in staggered and not any(n in staggered for n in ("att[West]",
+                                                                         "att[Central]"))
+    with pytest.raises(InputError, match="at least two regions"):
+        estimand_names(one, ("region",))
 
 
 def test_loo_runs_on_the_saved_posterior(study, freq_rows, tmp_path):

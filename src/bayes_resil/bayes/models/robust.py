@@ -60,13 +60,14 @@ def estimand_names(cells: pd.DataFrame, families: tuple[str, ...]) -> list[str]:
     """Estimand names of the effect cells for the families a model reports."""
     post = cells[~cells["lead"]]
     names = []
-    if "region" in families or ("cell" in families and "region" in cells.columns):
+    if "region" in families:
         if "region" not in cells.columns:
             raise InputError("model=hetero_region needs a region column (data.columns.region)")
-        regions = sorted(set(post["region"].astype(str)))
-        if len(regions) < 2:
+        if post["region"].nunique() < 2:
             raise InputError("model=hetero_region needs treated units in at least two regions")
-        names += [f"att[{r}]" for r in regions]
+    if "region" in families or ("cell" in families and "region" in cells.columns):
+        # staggered reports the regions when the panel has them, however many
+        names += [f"att[{r}]" for r in sorted(set(post["region"].astype(str)))]
     if "cohort" in families:
         names += [f"att[cohort={g}]" for g in sorted(int(c) for c in set(post["cohort"]))]
     if "event" in families:
