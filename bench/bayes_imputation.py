@@ -46,28 +46,18 @@ ESTIMAND_EVENTS = (0, 1, 2, 3)
 
 def grid(study) -> dict:
     """The models' estimation sample (``model_data``: listwise deletion, standardised controls)
-    on the full unit x period grid, with its masks."""
+    on the full unit x period grid (the package's ``city_grid``), with its masks."""
     from bayes_resil.bayes.data import model_data
+    from bayes_resil.bayes.grid import city_grid
 
     md = model_data(study, list(study.controls))
-    n_u, n_t = len(md.coords["unit"]), len(md.coords["time"])
-    obs = np.zeros((n_u, n_t), bool)
-    obs[md.unit, md.time] = True
-    y = np.zeros((n_u, n_t))
-    y[md.unit, md.time] = md.y
+    g = city_grid(md)
     # cells outside the sample get a free offset; the city's mean outcome is only a start value
     city_mean = study.panel.groupby("unit", sort=False)["y"].mean()
-    y = np.where(obs, y, city_mean.reindex(md.coords["unit"]).to_numpy()[:, None])
-    x = np.zeros((n_u, n_t, md.x.shape[1]))
-    x[md.unit, md.time] = md.x
-    xbar = x.sum(axis=1) / obs.sum(axis=1)[:, None]
-    xbar = (xbar - xbar.mean(axis=0)) / xbar.std(axis=0)
-    treated = np.zeros((n_u, n_t), bool)
-    treated[md.unit, md.time] = md.d > 0
+    y = np.where(g.observed, g.y, city_mean.reindex(md.coords["unit"]).to_numpy()[:, None])
     return dict(units=np.array(md.coords["unit"], dtype=object),
-                times=np.array(md.coords["time"]), y=y, obs=obs, x=x, xbar=xbar,
-                treated=treated, cohort=md.unit_attr("cohort").astype(float).to_numpy(),
-                region=md.unit_attr("region").astype(str).to_numpy())
+                times=np.array(md.coords["time"]), y=y, obs=g.observed, x=g.x, xbar=g.x_bar,
+                treated=g.effect, cohort=g.cohort, region=g.region)
 
 
 def build(g: dict, errors: str, scales: bool, trend_means: bool = False):

@@ -129,7 +129,20 @@ def test_model_samples_and_writes_its_outputs(model, design, study, freq_rows, t
                  "figures/energy.png", "figures/forest.png", "figures/densities.png"):
         assert (tmp_path / name).is_file(), name
     rows = to_frame(res.rows)
-    assert (rows["method"] == f"bayes_{model}").all()
+    if design == "robust":  # the sample estimands and the same for the population
+        sample, pop = rows[rows["method"] == f"bayes_{model}"], rows[
+            rows["method"] == f"bayes_{model}_population"]
+        assert len(sample) + len(pop) == len(rows) and len(pop) == len(sample)
+        assert (pop["estimand"].to_numpy() == sample["estimand"].to_numpy()).all()
+        assert rows["target"].str.startswith(("sample", "population")).all()
+        # same centre, wider: the population adds the effect's spread across cities (not
+        # where one city makes the estimand: event[7] is Hangzhou alone)
+        both = sample.set_index("estimand").join(pop.set_index("estimand"), rsuffix="_p")
+        assert (both["std_error_p"] >= both["std_error"] * (1 - 1e-12)).all()
+        assert both.loc["att", "std_error_p"] > 2 * both.loc["att", "std_error"]
+        assert ((both["estimate_p"] - both["estimate"]).abs() < both["std_error_p"]).all()
+    else:
+        assert (rows["method"] == f"bayes_{model}").all()
     assert {"prob_positive", "r_hat", "ess_bulk"} <= set(rows.columns)
     assert (rows["ci_lower"] <= rows["estimate"]).all() and (
         rows["estimate"] <= rows["ci_upper"]).all()
@@ -151,6 +164,7 @@ def test_model_samples_and_writes_its_outputs(model, design, study, freq_rows, t
     if design == "robust":  # free effects per treated city-year, averaged into estimands
         assert "effect_cell" in dims and (model == "twfe" or "estimand" in dims)
         assert comp["ols_method"].isin(["imputation", "event_study"]).all()
+        assert comp["population_mean"].notna().all()
     elif expected_dim:
         assert expected_dim in dims
     if model in ("hetero_region", "hetero_batch") and design == "twfe":

@@ -27,6 +27,7 @@ from matplotlib.figure import Figure
 from omegaconf import DictConfig
 
 from .bayes.diagnostics import saved_status
+from .bayes.population import POPULATION
 from .loo import loo_table
 from .outputs import write_csv
 from .report import write_sweep_report
@@ -75,7 +76,8 @@ def sweep_table(sweep_dir: str | Path) -> pd.DataFrame:
 def plot_sweep(table: pd.DataFrame, *, estimand: str = "att") -> Figure:
     """The headline effect across jobs: Bayesian intervals per job, OLS TWFE as reference."""
     done = table[table["status"] == "finished"]
-    bayes = done[done["method"].str.startswith("bayes_") & (done["estimand"] == estimand)]
+    bayes = done[done["method"].str.startswith("bayes_")
+                 & ~done["method"].str.endswith(POPULATION) & (done["estimand"] == estimand)]
     labels = [f"{j}: {o}" for j, o in zip(bayes["job"], bayes["overrides"], strict=True)]
     fig = Figure(figsize=(8, 1.4 + 0.45 * max(1, len(bayes))))
     ax = fig.subplots()

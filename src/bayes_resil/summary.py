@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .bayes.population import POPULATION
 from .study import StudyData
 
 RULE = "=" * 78
@@ -79,13 +80,22 @@ def bayes_lines(bayes) -> list[str]:
     if len(eff):
         lines.append(f"  effect parameters: max R-hat {eff['r_hat'].max():.3f}, min bulk ESS "
                      f"{eff['ess_bulk'].min():.0f}, min tail ESS {eff['ess_tail'].min():.0f}")
-    for r in bayes.rows[:12]:
+    sample = [r for r in bayes.rows if not r.method.endswith(POPULATION)]
+    # the sample rows first; of the population-level rows, the overall effect
+    shown = sample[:12] + [r for r in bayes.rows if r.method.endswith(POPULATION)
+                           and r.estimand == "att"]
+    width = max((len(r.method) for r in shown), default=20)
+    for r in shown:
         level = int(round(100 * r.ci_level))
-        lines.append(f"  {r.method:<20} {r.estimand:<26} {_fmt(r.estimate)} (sd "
+        lines.append(f"  {r.method:<{width}} {r.estimand:<26} {_fmt(r.estimate)} (sd "
                      f"{_fmt(r.std_error)})  {level}% CrI [{_fmt(r.ci_lower)}, "
                      f"{_fmt(r.ci_upper)}]  P(>0)={r.extra['prob_positive']:.3f}")
-    if len(bayes.rows) > 12:
-        lines.append(f"  ... {len(bayes.rows) - 12} more rows in estimates.csv")
+    if len(shown) < len(bayes.rows):
+        lines.append(f"  ... {len(bayes.rows) - len(shown)} more rows in estimates.csv")
+    if len(shown) > len(sample[:12]):
+        lines.append(f"  bayes_{bayes.built.name}: effects on this panel's treated city-years;"
+                     f" bayes_{bayes.built.name}{POPULATION}: on cities like them (wider: the "
+                     "effect varies across cities)")
     return lines
 
 

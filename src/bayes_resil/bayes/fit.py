@@ -21,7 +21,7 @@ from .diagnostics import Diagnostics, diagnose
 from .models import BUILDERS, BuiltModel
 from .priors import PriorSet
 from .sampling import sample
-from .summarise import estimand_draws, posterior_rows
+from .summarise import estimand_draws, population_draws, posterior_rows
 
 
 def model_controls(data: StudyData, model_cfg: Mapping) -> list[str]:
@@ -63,6 +63,7 @@ def fit_summary(data: StudyData, cfg: Mapping, *, level: float = 0.95) -> FitSum
     idata, timings = sample(built, cfg["sampler"], extras=False)
     diag = diagnose(idata, built, cfg["sampler"].get("checks"), sensitivity=False)
     tag = "simulated" if data.simulated else data.source
-    rows = posterior_rows(estimand_draws(idata, built), built, level=level, tag=tag)
+    rows = posterior_rows(estimand_draws(idata, built), built, level=level, tag=tag,
+                          population=population_draws(idata, built))
     timings["total"] = time.perf_counter() - t0
     return FitSummary(built, rows, diag, timings)

@@ -31,6 +31,7 @@ class CityGrid:
     x: np.ndarray  # (U, T, K) standardised controls (0 outside the sample)
     x_bar: np.ndarray  # (U, K') unit means of the controls, centred and scaled
     cohort: np.ndarray  # (U,) first treated period (nan: never treated)
+    region: np.ndarray | None  # (U,) region labels, None without a region column
     cells: pd.DataFrame  # effect cells: row, col, unit, time, cohort, event_time, region, lead
 
     @property
@@ -88,4 +89,4 @@ def city_grid(md: ModelData, leads: tuple[int, int] | None = None) -> CityGrid:
     if region is not None:
         cells["region"] = region[row]
     return CityGrid(observed=observed, row_of=row_of, y=y, x=x, x_bar=x_bar, cohort=cohort,
-                    cells=cells)
+                    region=region, cells=cells)

@@ -25,6 +25,24 @@ from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 
 
+@numba.njit(cache=True, inline="always")
+def _predict(pcc, pcb, pbb, mc, mb, ht, noise):  # pragma: no cover - compiled
+    """One period's prediction from the state entering it: the covariances of the observation
+    with the level and the slope, its variance ``F`` and its mean."""
+    phc = pcc + ht * pcb
+    phb = pcb + ht * pbb
+    return phc, phb, phc + ht * phb + noise, mc + ht * mb
+
+
+@numba.njit(cache=True, inline="always")
+def _update(pcc, pcb, pbb, mc, mb, phc, phb, big_f, mu, r, f):  # pragma: no cover
+    """The state after observing ``r`` (no change where ``f = 0``)."""
+    a = f * (r - mu) / big_f
+    s = f / big_f
+    return (pcc - s * phc * phc, pcb - s * phc * phb, pbb - s * phb * phb,
+            mc + a * phc, mb + a * phb)
+
+
 @numba.njit(cache=True)
 def _forward(r, f, h, v):  # pragma: no cover - compiled
     n_u, n_t = r.shape
@@ -35,18 +53,11 @@ def _forward(r, f, h, v):  # pragma: no cover - compiled
         for t in range(n_t):
             if t > 0:
                 pcc += v[2]
-            ht = h[t]
-            phc = pcc + ht * pcb
-            phb = pcb + ht * pbb
-            big_f = phc + ht * phb + v[3]
-            mu = mc + ht * mb
+            phc, phb, big_f, mu = _predict(pcc, pcb, pbb, mc, mb, h[t], v[3])
             mean[i, t] = mu
             var[i, t] = big_f
-            a = f[i, t] * (r[i, t] - mu) / big_f
-            s = f[i, t] / big_f
-            mc += a * phc
-            mb += a * phb
-            pcc, pcb, pbb = pcc - s * phc * phc, pcb - s * phc * phb, pbb - s * phb * phb
+            pcc, pcb, pbb, mc, mb = _update(pcc, pcb, pbb, mc, mb, phc, phb, big_f, mu,
+                                            r[i, t], f[i, t])
     return mean, var
 
 
@@ -64,25 +75,15 @@ def _backward(r, f, h, v, g_mean, g_var):  # pragma: no cover - compiled
             if t > 0:
                 pcc += v[2]
             keep[t, 0], keep[t, 1], keep[t, 2], keep[t, 3], keep[t, 4] = pcc, pcb, pbb, mc, mb
-            ht = h[t]
-            phc = pcc + ht * pcb
-            phb = pcb + ht * pbb
-            big_f = phc + ht * phb + v[3]
-            mu = mc + ht * mb
-            a = f[i, t] * (r[i, t] - mu) / big_f
-            s = f[i, t] / big_f
-            mc += a * phc
-            mb += a * phb
-            pcc, pcb, pbb = pcc - s * phc * phc, pcb - s * phc * phb, pbb - s * phb * phb
+            phc, phb, big_f, mu = _predict(pcc, pcb, pbb, mc, mb, h[t], v[3])
+            pcc, pcb, pbb, mc, mb = _update(pcc, pcb, pbb, mc, mb, phc, phb, big_f, mu,
+                                            r[i, t], f[i, t])
         # adjoints of the state leaving the current period
         a_cc = a_cb = a_bb = a_mc = a_mb = 0.0
         for t in range(n_t - 1, -1, -1):
             pcc, pcb, pbb, mc, mb = keep[t, 0], keep[t, 1], keep[t, 2], keep[t, 3], keep[t, 4]
             ht, ft = h[t], f[i, t]
-            phc = pcc + ht * pcb
-            phb = pcb + ht * pbb
-            big_f = phc + ht * phb + v[3]
-            mu = mc + ht * mb
+            phc, phb, big_f, mu = _predict(pcc, pcb, pbb, mc, mb, ht, v[3])
             res = r[i, t] - mu
             a = ft * res / big_f
             s = ft / big_f

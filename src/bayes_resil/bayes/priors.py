@@ -26,13 +26,16 @@ PRIOR_NAMES = {
     "unit_sd": "spread of the unit effects (robust design: of the integrated city levels)",
     "time_effect": "time effects (zero-sum; a fixed wide scale makes them fixed effects)",
     "beta": "coefficients of the (standardised) controls",
-    "mundlak": "unit-level coefficients on the unit means of treatment and controls",
+    "mundlak": "unit-level coefficients on the unit means of treatment and controls (robust "
+               "design: on the city characteristics in the means of the city levels and trends)",
     "effect": "treatment effect, or the mean of the group effects",
     "effect_spread": "spread of group effects / step size of the event-time random walk",
     "noise_sd": "residual standard deviation (the scale, for Student-t errors); in the robust "
                 "design the sd of the transitory within-city noise",
     "trend_sd": "robust design: sd of the city-specific linear trends (over the whole panel)",
     "walk_sd": "robust design: sd of the yearly steps of the within-city random walk",
+    "covariate_year": "robust design: how the year effects depend on each city characteristic "
+                      "(model.covariate_years), per sd of the characteristic",
     "scale_sd": "robust design: sd of the log city error scales (unitless, never scaled)",
     "noise_df": "degrees of freedom of Student-t errors (model.likelihood=student_t); unscaled",
     "first_stage": "instrument coefficient in the IV first stage",

@@ -30,7 +30,7 @@ from .fit import prepare
 from .models import BuiltModel, design_of
 from .models.robust import FAMILIES as ROBUST_MODELS
 from .sampling import prior_predictive, sample
-from .summarise import comparison, estimand_draws, posterior_rows
+from .summarise import comparison, estimand_draws, population_draws, posterior_rows
 
 log = logging.getLogger("bayes_resil")
 
@@ -122,7 +122,8 @@ def run_bayes(data: StudyData, cfg: Mapping, est: pd.DataFrame, out: Path, *,
     files += _diagnostic_figures(idata, built, fig_dir)
 
     draws = estimand_draws(idata, built)
-    rows = posterior_rows(draws, built, level=level, tag=tag)
+    rows = posterior_rows(draws, built, level=level, tag=tag,
+                          population=population_draws(idata, built))
     kw = dict(level=level, vcov=cfg["freq"].get("vcov", "cluster"),
               cluster=cfg["freq"].get("cluster", "unit"),
               drop_singletons=bool(cfg["freq"].get("drop_singletons", True)), tag=tag)

@@ -9,41 +9,62 @@ import xarray as xr
 
 from ..estimates import Estimate
 from .models import BuiltModel
+from .population import POPULATION
 
 
 def estimand_draws(idata: xr.DataTree, built: BuiltModel) -> dict[str, xr.DataArray]:
     return built.estimands(idata["posterior"].to_dataset())
 
 
+def population_draws(idata: xr.DataTree, built: BuiltModel) -> dict[str, xr.DataArray]:
+    """Population-level draws of the estimands (:mod:`.population`); empty when the model has
+    none."""
+    if built.population is None:
+        return {}
+    return built.population(idata["posterior"].to_dataset())
+
+
+#: what each Bayesian row's number is about (column ``target`` of estimates.csv)
+TARGETS = {"": "sample: the treated unit-periods of this panel",
+           POPULATION: "population: units like the treated ones (Bayesian bootstrap over units)"}
+
+
 def posterior_rows(draws: dict[str, xr.DataArray], built: BuiltModel, *, level: float,
-                   tag: str) -> list[Estimate]:
-    """``method=bayes_<model>`` rows: posterior mean, sd, equal-tailed interval, P(> 0)."""
+                   tag: str, population: dict[str, xr.DataArray] | None = None
+                   ) -> list[Estimate]:
+    """``method=bayes_<model>`` rows: posterior mean, sd, equal-tailed interval, P(> 0); with
+    ``population``, the same estimands for the population (``bayes_<model>_population``)."""
     rows = []
     alpha = 1 - level
     outcome_of = {k: v[2] for k, v in built.comparators.items()}
-    for name, da in draws.items():
-        v = np.asarray(da).reshape(-1)
-        lo, hi = np.quantile(v, [alpha / 2, 1 - alpha / 2])
-        arr = np.asarray(da)
-        rhat = float(azs.rhat(arr, chain_axis=0, draw_axis=1)) if arr.ndim == 2 else np.nan
-        ess = float(azs.ess(arr, chain_axis=0, draw_axis=1)) if arr.ndim == 2 else np.nan
-        const = bool(np.ptp(v) == 0)
-        rows.append(Estimate(
-            estimand=name, method=f"bayes_{built.name}", estimate=float(v.mean()),
-            std_error=float(v.std(ddof=1)), ci_lower=float(lo), ci_upper=float(hi),
-            n_obs=built.md.n, outcome=outcome_of.get(name, "y"), ci_level=level,
-            vcov="posterior", data_source=tag,
-            note="fixed at 0 (reference period)" if const else "",
-            extra={"prob_positive": float((v > 0).mean()), "r_hat": np.nan if const else rhat,
-                   "ess_bulk": np.nan if const else ess},
-        ))
+    sets = [("", draws)] + ([(POPULATION, population)] if population else [])
+    for suffix, named in sets:
+        for name, da in named.items():
+            v = np.asarray(da).reshape(-1)
+            lo, hi = np.quantile(v, [alpha / 2, 1 - alpha / 2])
+            arr = np.asarray(da)
+            rhat = float(azs.rhat(arr, chain_axis=0, draw_axis=1)) if arr.ndim == 2 else np.nan
+            ess = float(azs.ess(arr, chain_axis=0, draw_axis=1)) if arr.ndim == 2 else np.nan
+            const = bool(np.ptp(v) == 0)
+            extra = {"prob_positive": float((v > 0).mean()),
+                     "r_hat": np.nan if const else rhat, "ess_bulk": np.nan if const else ess}
+            if population:
+                extra["target"] = TARGETS[suffix]
+            rows.append(Estimate(
+                estimand=name, method=f"bayes_{built.name}{suffix}", estimate=float(v.mean()),
+                std_error=float(v.std(ddof=1)), ci_lower=float(lo), ci_upper=float(hi),
+                n_obs=built.md.n, outcome=outcome_of.get(name, "y"), ci_level=level,
+                vcov="posterior", data_source=tag,
+                note="fixed at 0 (reference period)" if const else "", extra=extra,
+            ))
     return rows
 
 
 def comparison(built: BuiltModel, est: pd.DataFrame, truth: pd.DataFrame | None,
                pooled_mean: float | None = None) -> pd.DataFrame:
     """One row per estimand of the model with an OLS counterpart: OLS estimate and CI beside
-    the posterior, the difference in OLS-SE units, the interval-width ratio, the shrinkage
+    the posterior (and the population-level posterior, ``population_*``, when the model has
+    one), the difference in OLS-SE units, the interval-width ratio, the shrinkage
     factor of partially pooled effects (share of the way from the unpooled subsample OLS to
     the pooled mean), and the truth when the data are simulated."""
     bayes = est[est["method"] == f"bayes_{built.name}"].set_index("estimand")
@@ -60,6 +81,12 @@ def comparison(built: BuiltModel, est: pd.DataFrame, truth: pd.DataFrame | None,
                "posterior_mean": b["estimate"], "posterior_sd": b["std_error"],
                "posterior_lower": b["ci_lower"], "posterior_upper": b["ci_upper"],
                "prob_positive": b["prob_positive"], "ols_method": method}
+        pop = est[(est["method"] == f"bayes_{built.name}{POPULATION}")
+                  & (est["estimand"] == name)]
+        if len(pop):
+            p = pop.iloc[0]
+            rec |= {"population_mean": p["estimate"], "population_sd": p["std_error"],
+                    "population_lower": p["ci_lower"], "population_upper": p["ci_upper"]}
         o = ols.iloc[0]
         rec |= {"ols_estimate": o["estimate"], "ols_se": o["std_error"],
                 "ols_lower": o["ci_lower"], "ols_upper": o["ci_upper"]}
@@ -68,6 +95,10 @@ def comparison(built: BuiltModel, est: pd.DataFrame, truth: pd.DataFrame | None,
         width = o["ci_upper"] - o["ci_lower"]
         rec["width_ratio"] = ((b["ci_upper"] - b["ci_lower"]) / width if width > 0
                               else np.nan)
+        if "population_mean" in rec:
+            rec["population_width_ratio"] = ((rec["population_upper"]
+                                              - rec["population_lower"]) / width
+                                             if width > 0 else np.nan)
         if name in built.unpooled:
             m, e = built.unpooled[name]
             un = est[(est["method"] == m) & (est["estimand"] == e)]

@@ -83,9 +83,25 @@ def _errors(cfg: Mapping) -> str:
     return errors
 
 
-def error_sds(priors: PriorSet, cfg: Mapping, n_times: int) -> dict:
+#: names of the trend groups (``model.trend_groups``)
+TREND_GROUPS = ("never_treated", "treated")
+
+
+def trend_groups(cfg: Mapping, cohort: np.ndarray) -> np.ndarray | None:
+    """Each unit's trend group (0 never treated, 1 treated) when the city trends' spread differs
+    between the two (``model.trend_groups``, within-city errors, both groups present), else
+    None. Measured on the default design: treated cities' trends spread 2-10x more than the
+    never-treated ones' (large cities, a convex index); one spread shrank them too much."""
+    if not bool(cfg.get("trend_groups", True)) or _errors(cfg) != "within_city":
+        return None
+    group = (~np.isnan(cohort)).astype(int)
+    return group if 0 < group.sum() < group.size else None
+
+
+def error_sds(priors: PriorSet, cfg: Mapping, n_times: int, groups: bool = False) -> dict:
     """The error structure's standard deviations (level, trend, walk, noise; 0 where the
-    structure has no such part) and ``error_cov``, the implied ``Sigma`` (T x T)."""
+    structure has no such part; ``groups``: the trend sd per trend group) and ``error_cov``,
+    the implied ``Sigma`` (T x T, per trend group)."""
     errors = _errors(cfg)
     if errors == "within_city" and n_times < 4:
         raise InputError(f"model.errors=within_city needs at least 4 periods (the panel has "
@@ -93,18 +109,23 @@ def error_sds(priors: PriorSet, cfg: Mapping, n_times: int) -> dict:
     sds = {"level": priors("unit_sd", "unit_sd"), "noise": priors("noise_sd", "sigma"),
            "trend": pt.constant(0.0), "walk": pt.constant(0.0)}
     if errors == "within_city":
-        sds["trend"] = priors("trend_sd", "trend_sd")
+        sds["trend"] = priors("trend_sd", "trend_sd", **({"dims": "trend_group"} if groups
+                                                          else {}))
         sds["walk"] = priors("walk_sd", "walk_sd")
     steps = np.arange(n_times)
-    trend = _trend(n_times)
+    trend = city_trend(n_times)
+    trend_var = pt.atleast_1d(sds["trend"] ** 2)[:, None, None]
     cov = (sds["level"] ** 2 * np.ones((n_times, n_times)) + sds["noise"] ** 2 * np.eye(n_times)
-           + sds["trend"] ** 2 * np.outer(trend, trend)
+           + trend_var * np.outer(trend, trend)
            + sds["walk"] ** 2 * np.minimum.outer(steps, steps))
-    pm.Deterministic("error_cov", cov, dims=("time", "time_"))
+    if groups:
+        pm.Deterministic("error_cov", cov, dims=("trend_group", "time", "time_"))
+    else:
+        pm.Deterministic("error_cov", cov[0], dims=("time", "time_"))
     return sds
 
 
-def _trend(n_times: int) -> np.ndarray:
+def city_trend(n_times: int) -> np.ndarray:
     """The city trend's regressor: centred, one unit over the whole panel."""
     return (np.arange(n_times) - (n_times - 1) / 2) / max(n_times - 1, 1)
 
@@ -118,27 +139,40 @@ def city_log_scale(priors: PriorSet, cfg: Mapping):
     return pm.ZeroSumNormal("log_city_scale", priors("scale_sd", "scale_sd"), dims="unit")
 
 
-def filtered_likelihood(mu, log_scale, sds: dict, fit: np.ndarray, y_data) -> None:
+def filtered_likelihood(mu, log_scale, sds: dict, fit: np.ndarray, y_data,
+                        group: np.ndarray | None = None) -> None:
     """The exact likelihood of the cells ``fit`` (U x T mask): observed variable ``y`` over
-    those cells in row-major order (``y_data``, dims ``obs``).
+    those cells in row-major order (``y_data``, dims ``obs``). ``group`` (U,): each unit's
+    trend group, an index into ``sds["trend"]`` (None: one trend sd for all).
 
     The city errors are a state-space model (state: the local level = city level + random walk,
     which starts at the level and steps once per period, and the trend slope), so a Kalman
-    filter (:mod:`.kalman`, one Op) run over
+    filter (:mod:`.kalman`, one Op per trend group) run over
     the periods for all cities at once gives each fitted cell's mean and variance given the
     city's earlier fitted cells: the sequential conditionals of the module docstring, without a
     matrix decomposition. Cells outside ``fit`` are skipped (no update), which removes them
     from the likelihood exactly."""
     n_u, n_t = fit.shape
-    trend = _trend(n_t)
+    trend = city_trend(n_t)
     cells = pm.Data("fit_cells", np.flatnonzero(fit))  # row-major, as the obs order
     mask = pm.Data("fit_mask", fit.astype(float))
     y_grid = pt.set_subtensor(pt.zeros(fit.size)[cells], y_data).reshape(fit.shape)
     scale = pt.ones(n_u) if log_scale is None else pt.exp(log_scale)
     resid = (y_grid - mu) / scale[:, None]
-    variances = pt.stack([sds["level"] ** 2, sds["trend"] ** 2, sds["walk"] ** 2,
-                          sds["noise"] ** 2])
-    pred_mean, pred_var = kalman_filter(resid, mask, trend, variances)
+    group = np.zeros(n_u, int) if group is None else np.asarray(group, int)
+    trend_var = pt.atleast_1d(sds["trend"] ** 2)
+    means, variances, order = [], [], []
+    for k in np.unique(group):
+        rows = np.flatnonzero(group == k)
+        idx = pm.Data(f"trend_group_rows_{k}", rows)
+        v = pt.stack([sds["level"] ** 2, trend_var[k], sds["walk"] ** 2, sds["noise"] ** 2])
+        m, var = kalman_filter(resid[idx], mask[idx], trend, v)
+        means.append(m)
+        variances.append(var)
+        order.append(rows)
+    back = np.argsort(np.concatenate(order))
+    pred_mean = pt.concatenate(means)[back] if len(means) > 1 else means[0]
+    pred_var = pt.concatenate(variances)[back] if len(means) > 1 else variances[0]
     cond_mean = (mu + scale[:, None] * pred_mean).reshape((-1,))[cells]
     cond_sd = (scale[:, None] * pt.sqrt(pred_var)).reshape((-1,))[cells]
     pm.Normal("y", cond_mean, cond_sd, observed=y_data, dims="obs")

@@ -15,7 +15,8 @@ def _suffix(simulated: bool) -> str:
 
 def plot_forest(comparison: pd.DataFrame, *, title: str = "Posterior vs OLS",
                 simulated: bool = False) -> Figure:
-    """Posterior interval (and mean) against the OLS CI per estimand; truth when known."""
+    """Posterior interval (and mean) against the OLS CI per estimand; truth when known; the
+    population-level interval (thin) when the model has one."""
     c = comparison.reset_index(drop=True)
     n = len(c)
     fig = Figure(figsize=(7.5, 1.2 + 0.42 * n))
@@ -24,6 +25,9 @@ def plot_forest(comparison: pd.DataFrame, *, title: str = "Posterior vs OLS",
     ax.hlines(ypos + 0.15, c["posterior_lower"], c["posterior_upper"], color="C0", lw=3,
               label="posterior interval")
     ax.plot(c["posterior_mean"], ypos + 0.15, "o", color="C0")
+    if "population_mean" in c.columns and c["population_mean"].notna().any():
+        ax.hlines(ypos + 0.3, c["population_lower"], c["population_upper"], color="C2", lw=1.5,
+                  label="posterior, population level")
     if "ols_estimate" in c.columns:
         ax.hlines(ypos - 0.15, c["ols_lower"], c["ols_upper"], color="C1", lw=3,
                   label="OLS confidence interval")

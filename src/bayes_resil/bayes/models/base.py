@@ -34,6 +34,8 @@ class BuiltModel:
     observed_rows: np.ndarray | None = None
     # rows of ``md`` the observed variable covers, in its order (None: all rows)
     effect_prior_note: str = ""  # why the effects have no prior draws, if they have none
+    population: Callable[[xr.Dataset], dict[str, xr.DataArray]] | None = None
+    # population-level estimands (:mod:`..population`), when the model has them
 
 
 def weighted_mean_matrix(groups: np.ndarray, n_groups: int, weights: np.ndarray

@@ -3,14 +3,14 @@
 Bayesian imputation: the untreated outcome ``y(0)`` comes from a model fitted to the untreated
 city-years only, and every treated city-year has its own effect ``tau_it``::
 
-    y_it = alpha + lambda_t + c_g(i) + x_it' b + xbar_i' e + tau_it D_it + u_it
+    y_it = mu_it + tau_it D_it + u_it
 
-with year effects ``lambda`` (prior ``time_effect``), cohort levels ``c_g`` and the city means
-of the controls ``xbar_i`` in the mean of the city level (correlated random effects; prior
-``mundlak``), controls ``b`` (``beta``), and ``u_i`` the city error vector of
-:mod:`..within_city` (the city level is integrated out there). Each ``tau_it`` has the wide
-prior ``cell_effect``: the treated cells then say nothing about the untreated-outcome model,
-as in the imputation estimator of Borusyak, Jaravel & Spiess (2024); there are no forbidden
+with ``mu`` the untreated mean of :mod:`..untreated_mean` (year effects, controls, the means of
+the city levels and trends given the city's cohort, region and control means, year effects
+that vary with the control means) and ``u_i`` the city error vector of :mod:`..within_city`
+(city level, trend, random walk and noise, integrated out exactly). Each ``tau_it`` is free
+(a flat prior): the treated cells then say nothing about the untreated-outcome model, as in
+the imputation estimator of Borusyak, Jaravel & Spiess (2024); there are no forbidden
 comparisons (already-treated cities never serve as controls).
 
 Estimands are averages of ``tau_it`` over treated city-years with the definitions and weights
@@ -19,11 +19,13 @@ of the simulator's truth (:func:`bayes_resil.estimand.estimand_cells`): ``att``,
 (``event_study``; leads ``event[lo..-2]`` are the averages of free effects on pre-adoption
 cells, which then leave the untreated-outcome fit, so their truth is 0), and for ``staggered``
 the regions (when the panel has them), cohorts, post-adoption event times, ``att[time=t]``
-and ``att[g,t]``. They are effects on the treated city-years
-of the estimation sample (the sample average treatment effect on the treated), not a
-population-level effect. The models differ only in the estimands they report: the cell effects
-are not pooled (measured for issue 11: pooling them towards group means while the city errors
-have a random walk let the walk absorb the effect ramp, and ``att`` fell from 0.047 to 0.014).
+and ``att[g,t]``. They are effects on the treated city-years of the estimation sample (the
+sample average treatment effect on the treated, method ``bayes_<model>``); the same estimands
+for the population the treated cities are drawn from (method ``bayes_<model>_population``)
+come from :mod:`..population`. The models differ only in the estimands they report: the cell
+effects are not pooled (measured for issue 11: pooling them towards group means while the city
+errors have a random walk let the walk absorb the effect ramp, and ``att`` fell from 0.047 to
+0.014).
 """
 
 from __future__ import annotations
@@ -33,20 +35,24 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 import pymc as pm
-import pytensor.tensor as pt
 import xarray as xr
 
 from ...errors import InputError
 from ...estimand import estimand_cells, parse, sort_key
 from ..data import ModelData
 from ..grid import CityGrid, city_grid
+from ..population import POPULATION, bootstrap_averages
 from ..priors import PriorSet
+from ..untreated_mean import untreated_mean
 from ..within_city import (
+    TREND_GROUPS,
     city_log_scale,
+    city_trend,
     conditional_draws,
     error_names,
     error_sds,
     filtered_likelihood,
+    trend_groups,
 )
 from .base import BuiltModel
 
@@ -92,17 +98,6 @@ def weights(cells: pd.DataFrame, names: list[str]) -> np.ndarray:
     return w
 
 
-def _mean_design(g: CityGrid) -> np.ndarray:
-    """Cohort dummies of the city-level mean (never-treated units are the baseline; without
-    never-treated units the first cohort is)."""
-    cohorts = sorted(set(g.cohort[~np.isnan(g.cohort)]))
-    dummies = np.column_stack([g.cohort == c for c in cohorts]).astype(float) if cohorts \
-        else np.zeros((len(g.cohort), 0))
-    if not np.isnan(g.cohort).any() and dummies.shape[1]:
-        dummies = dummies[:, 1:]
-    return dummies
-
-
 def build_robust(md: ModelData, priors: PriorSet, cfg: Mapping, name: str) -> BuiltModel:
     if str(cfg.get("likelihood", "normal")) != "normal":
         raise InputError(f"model.likelihood={cfg.get('likelihood')!r} needs model.design=twfe:"
@@ -127,34 +122,24 @@ def build_robust(md: ModelData, priors: PriorSet, cfg: Mapping, name: str) -> Bu
     effect_units = np.unique(cells["row"])
     coords = {**md.coords, "obs": obs_rows.tolist(), "time_": md.coords["time"],
               "effect_unit": [md.coords["unit"][i] for i in effect_units]}
-    c_design = _mean_design(g)
+    group = trend_groups(cfg, g.cohort)
+    if group is not None:
+        coords["trend_group"] = list(TREND_GROUPS)
     with pm.Model(coords=coords) as model:
-        mu = priors("intercept", "intercept") + priors(
-            "time_effect", "time_effect", dims="time")[None, :]
-        # arrays enter as data containers, not constants: numba compiles constants into the
-        # code, and with them the model took minutes to compile
-        if c_design.shape[1]:
-            level = priors("mundlak", "cohort_level", shape=c_design.shape[1])
-            mu = mu + pt.dot(pm.Data("cohort_design", c_design), level)[:, None]
-        if g.x.shape[2]:
-            beta = priors("beta", "beta", dims="control")
-            mu = mu + pt.tensordot(pm.Data("x_grid", g.x), beta, axes=[[2], [0]])
-        if g.x_bar.shape[1]:
-            eta = priors("mundlak", "mundlak_x", shape=g.x_bar.shape[1])
-            mu = mu + pt.dot(pm.Data("x_unit_mean", g.x_bar), eta)[:, None]
+        mu = untreated_mean(priors, cfg, g, city_trend(g.shape[1]))
         pm.Deterministic(Y0_MEAN, mu[pm.Data("effect_units", effect_units)],
                          dims=("effect_unit", "time"))
         y_data = pm.Data("y_observed", md.y[obs_rows], dims="obs")
-        sds = error_sds(priors, cfg, g.shape[1])
+        sds = error_sds(priors, cfg, g.shape[1], groups=group is not None)
         log_scale = city_log_scale(priors, cfg)
-        filtered_likelihood(mu, log_scale, sds, fit, y_data)
+        filtered_likelihood(mu, log_scale, sds, fit, y_data, group)
 
     def complete(idata, seed: int) -> None:
         add_effects(idata, g, effect_units, names, seed)
 
-    def estimands(post):
-        out = {"att": post["att"]}
-        out |= {n: post["effect"].sel(estimand=n) for n in names}
+    def estimands(post, suffix: str = ""):
+        out = {"att": post["att" + suffix]}
+        out |= {n: post["effect" + suffix].sel(estimand=n) for n in names}
         return out
 
     comparators = {n: comparator(n, leads) for n in ["att", *names]}
@@ -170,6 +155,7 @@ def build_robust(md: ModelData, priors: PriorSet, cfg: Mapping, name: str) -> Bu
     return BuiltModel(name, model, md, ["att", *(["effect"] if names else [])],
                       error_names(cfg), estimands, comparators=comparators, notes=notes,
                       complete=complete, observed_rows=obs_rows,
+                      population=lambda post: estimands(post, POPULATION),
                       effect_prior_note="flat prior on every treated city-year's effect "
                                         "(imputation: the effects do not inform y(0))")
 
@@ -186,7 +172,10 @@ def add_effects(idata, g: CityGrid, effect_units: np.ndarray, names: list[str],
     post = idata["posterior"].to_dataset()
     n_chain, n_draw = post.sizes["chain"], post.sizes["draw"]
     mean = post[Y0_MEAN].to_numpy().reshape(n_chain * n_draw, len(effect_units), -1)
-    cov = post["error_cov"].to_numpy().reshape(n_chain * n_draw, *mean.shape[2:] * 2)
+    cov = post["error_cov"].transpose("chain", "draw", ...).to_numpy()
+    cov = cov.reshape(n_chain * n_draw, -1, *mean.shape[2:] * 2)  # (draw, trend group, T, T)
+    # every effect unit is treated: the treated trend group's covariance when there are groups
+    cov = cov[:, -1]
     scale = (np.exp(post["log_city_scale"].to_numpy().reshape(n_chain * n_draw, -1))
              if "log_city_scale" in post else None)
     fit, cells = g.untreated, g.cells
@@ -202,14 +191,18 @@ def add_effects(idata, g: CityGrid, effect_units: np.ndarray, names: list[str],
         order = np.argsort(cell_col[sel])  # conditional_draws returns periods in order
         tau[:, sel[order]] = g.y[unit][target][None, :] - y0
     dims = ("chain", "draw")
-    w_att = weights(cells, ["att"])[0]
+    w = weights(cells, ["att", *names])
+    sample = tau @ w.T
+    population = bootstrap_averages(tau, cell_row, w, rng)
     new = {"tau": xr.DataArray(tau.reshape(n_chain, n_draw, -1), dims=(*dims, "effect_cell"),
                                coords={"effect_cell": [f"{u}|{t}" for u, t in zip(
-                                   cells["unit"], cells["time"], strict=True)]}),
-           "att": xr.DataArray((tau @ w_att).reshape(n_chain, n_draw), dims=dims)}
-    if names:
-        new["effect"] = xr.DataArray((tau @ weights(cells, names).T).reshape(
-            n_chain, n_draw, -1), dims=(*dims, "estimand"), coords={"estimand": names})
+                                   cells["unit"], cells["time"], strict=True)]})}
+    for suffix, values in (("", sample), (POPULATION, population)):
+        new["att" + suffix] = xr.DataArray(values[:, 0].reshape(n_chain, n_draw), dims=dims)
+        if names:
+            new["effect" + suffix] = xr.DataArray(
+                values[:, 1:].reshape(n_chain, n_draw, -1), dims=(*dims, "estimand"),
+                coords={"estimand": names})
     post = post.drop_vars(Y0_MEAN).assign(new)
     idata["posterior"] = xr.DataTree(post)
 
