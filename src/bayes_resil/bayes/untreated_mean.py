@@ -8,22 +8,23 @@
             + xbar_i' delta_t                                  covariate-specific years
 
 ``z_i`` are city-level characteristics (:func:`city_design`): cohort dummies, region dummies
-(when the panel has a region column) and the city means of the controls ``xbar_i``
-(standardised). The city level and the city trend of :mod:`.within_city` are random effects
-around these means (correlated random effects, Mundlak 1978; prior ``mundlak``), so cities
-are not shrunk towards the average city but towards cities like them. This matters when the
-treated cities differ systematically in their growth: measured on the default design
-(100 panels), trends shrunk towards zero left ``att[West]`` biased by +0.0026 (coverage 0.69)
-and the frequentist imputation estimator, which has no city trends, by +0.0064
-(``model.trend_mean``).
+(when the panel has a region column) and the principal components of the city means of the
+controls (:func:`whitened`). The city level and the city trend of :mod:`.within_city` are
+random effects around these means (correlated random effects, Mundlak 1978; prior
+``mundlak``), so cities are shrunk towards cities like them rather than towards the average
+city (``model.trend_mean``; the level means are always on). A cohort's mean trend is learned
+from its untreated years and extrapolated over its treated ones, which widens the intervals
+when the post-periods are long (pyfixest's ``df_het``, 20 post-years: posterior sd of ``att``
+0.064 with, 0.020 without; README).
 
 ``delta_t`` (``model.covariate_years``) lets the year effects differ with the cities'
-characteristics: parallel trends conditional on ``xbar`` (as in Callaway & Sant'Anna's
-covariate-adjusted estimators), partially pooled: ``delta_kt = s_k * z_kt`` with
-``s_k ~ covariate_year_sd`` and ``z`` projected off the constant and the linear trend (those
-are the level and trend means above), so only year-to-year departures are shrunk. On the
-default design a common shock (2020) moves the index of large cities more than that of small
-ones, which year effects common to all cities cannot absorb.
+characteristics: parallel trends conditional on the control means (as in Callaway &
+Sant'Anna's covariate-adjusted estimators). Each component has ``T - 2`` coefficients on an
+orthonormal basis of the period profiles orthogonal to the constant and the linear trend
+(those are the level and trend means above), with the wide fixed prior ``covariate_year``.
+On the default design the 2020 shock moves the index of large cities more than that of small
+ones, which year effects common to all cities cannot absorb: without these terms the
+intervals of ``att[cohort=2019]`` / ``att[cohort=2020]`` covered 0.68 / 0.55 (100 panels).
 
 Everything here is estimated from the untreated cells only (the likelihood of
 :func:`.within_city.filtered_likelihood`); the terms are functions of the city and the
@@ -86,9 +87,9 @@ def _two_way_demeaned(g: CityGrid) -> np.ndarray:
     """The controls minus their city mean and their period mean (over the sample's cells): the
     same model, as the city means are in the city design and the period means in the year
     effects, but the slopes are no longer confounded with the levels (the within-between
-    parametrisation of Bell & Jones 2015)."""
-    obs = g.observed[:, :, None]
-    x = g.x - np.where(obs, 0.0, g.x)  # 0 outside the sample
+    parametrisation of Bell & Jones 2015; on the default panel the slopes' bulk ESS rose from
+    63 to 432 of 600 draws)."""
+    obs, x = g.observed[:, :, None], g.x  # x is 0 outside the sample
     n_u = np.maximum(g.observed.sum(axis=1), 1)[:, None]
     within = np.where(obs, x - (x.sum(axis=1) / n_u)[:, None, :], 0.0)
     n_t = np.maximum(g.observed.sum(axis=0), 1)[:, None]

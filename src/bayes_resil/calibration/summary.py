@@ -37,16 +37,19 @@ def summary_text(table: pd.DataFrame, sbc: pd.DataFrame | None, out: Path,
     lines = ["SIMULATED DATA: a calibration study on simulated panels (known true effects).", ""]
     head = headline(table)
     if len(head):
-        lines.append(f"{'method':<26}{'estimand':<18}{'n':>5}{'coverage':>10}{'flag':>14}"
-                     f"{'bias':>9}{'se_ratio':>9}{'reject0':>8}{'failed':>7}")
+        w = max(26, int(head["method"].str.len().max()) + 2)
+        lines.append(f"{'method':<{w}}{'estimand':<18}{'n':>5}{'coverage':>10}{'flag':>14}"
+                     f"{'bias':>9}{'se_ratio':>9}{'reject0':>8}{'failed':>7}{'cov_pop':>8}")
         for r in head.itertuples():
             failed = "" if pd.isna(r.failed) else str(int(r.failed))
-            lines.append(f"{r.method:<26}{r.estimand:<18}{r.replications:>5}"
+            lines.append(f"{r.method:<{w}}{r.estimand:<18}{r.replications:>5}"
                          f"{_f(r.coverage, 3):>10}{_s(r.coverage_flag):>14}"
                          f"{_f(r.bias):>9}{_f(r.se_ratio, 2):>9}{_f(r.reject_zero, 2):>8}"
-                         f"{failed:>7}")
+                         f"{failed:>7}{_f(getattr(r, 'coverage_population', None), 2):>8}")
         lines.append("coverage against the effect on the treated city-years of each estimator's "
-                     "sample; flag: exact binomial test of coverage = ci_level")
+                     "sample; flag: exact binomial test of coverage = ci_level; cov_pop: "
+                     "coverage of the expected effect over replications (the population-level "
+                     "quantity that clustered SEs and the bayes_*_population rows aim at)")
     under = table[table["coverage_flag"] == "under-covers"]
     if len(under):
         lines += ["", f"UNDER-COVERAGE: {len(under)} method x estimand(s), e.g. "
