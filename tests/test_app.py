@@ -135,8 +135,8 @@ def test_bad_input_exits_2_with_a_message_not_a_traceback(tmp_path):
 
 def test_strict_sampler_exits_non_zero_after_writing_everything(tmp_path):
     out = tmp_path / "run"
-    proc = cli(f"hydra.run.dir={out}", "model=twfe", "freq=baseline", "sampler=smoke",
-               "sampler.tune=5", "sampler.draws=30", "sampler.strict=true")
+    proc = cli(f"hydra.run.dir={out}", "model=twfe", "model.design=twfe", "freq=baseline",
+               "sampler=smoke", "sampler.tune=5", "sampler.draws=30", "sampler.strict=true")
     assert proc.returncode == 3, proc.stderr
     assert "diagnostics failed" in proc.stderr
     assert (out / "posterior.nc").is_file() and (out / "summary.txt").is_file()

@@ -78,8 +78,8 @@ def test_same_seed_same_draws_whatever_the_cores(study):
 
     draws = []
     for cores in (1, 2):
-        cfg = compose(["model=twfe", "model.controls=false", "sampler=smoke",
-                       f"sampler.cores={cores}"])
+        cfg = compose(["model=twfe", "model.design=twfe", "model.controls=false",
+                       "sampler=smoke", f"sampler.cores={cores}"])
         _, _, built = prepare(study, cfg)
         idata, _ = sample(built, cfg.sampler, extras=False)
         draws.append(idata["posterior"]["att"].to_numpy())
