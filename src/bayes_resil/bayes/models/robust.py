@@ -172,10 +172,11 @@ def add_effects(idata, g: CityGrid, effect_units: np.ndarray, names: list[str],
     post = idata["posterior"].to_dataset()
     n_chain, n_draw = post.sizes["chain"], post.sizes["draw"]
     mean = post[Y0_MEAN].to_numpy().reshape(n_chain * n_draw, len(effect_units), -1)
-    cov = post["error_cov"].transpose("chain", "draw", ...).to_numpy()
-    cov = cov.reshape(n_chain * n_draw, -1, *mean.shape[2:] * 2)  # (draw, trend group, T, T)
-    # every effect unit is treated: the treated trend group's covariance when there are groups
-    cov = cov[:, -1]
+    cov = post["error_cov"]
+    if "trend_group" in cov.dims:  # every effect unit is treated
+        cov = cov.sel(trend_group="treated")
+    cov = cov.transpose("chain", "draw", ...).to_numpy().reshape(
+        n_chain * n_draw, *mean.shape[2:] * 2)
     scale = (np.exp(post["log_city_scale"].to_numpy().reshape(n_chain * n_draw, -1))
              if "log_city_scale" in post else None)
     fit, cells = g.untreated, g.cells
