@@ -20,7 +20,7 @@ $(VENV)/.installed: $(VENV)/.created pyproject.toml
 
 $(VENV)/.installed-dev: $(VENV)/.installed
 	@$(PY) -m pip install $(PIP_FLAGS) -e '.[dev]' 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
-	@$(PY) -c "import pytest, pyfixest, selenium" && touch $@
+	@$(PY) -c "import pytest, pyfixest, selenium, hypothesis, statsmodels" && touch $@
 
 run: $(VENV)/.installed
 	$(PY) -m bayes_resil $(ARGS)

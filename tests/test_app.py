@@ -28,6 +28,12 @@ def test_default_run_writes_the_contract(default_run):
                  "posterior.nc", "diagnostics.csv", "comparison.csv", "psense.csv",
                  "figures/forest.png"):
         assert (out / name).is_file(), name
+    # every step ran, with its time; sampling progress went to app.log (no terminal)
+    steps = pd.read_csv(out / "steps.csv")
+    assert (steps["status"] == "ok").all() and steps["step"].iloc[-1] == "model=hetero_region"
+    assert pd.read_csv(out / "skipped.csv").empty
+    app_log = (out / "app.log").read_text()
+    assert "draws (" in app_log and "divergences" in app_log and "sampling finished" in app_log
     # the default model is the robust design, compared with the imputation estimator
     comp = pd.read_csv(out / "comparison.csv")
     assert (comp["ols_method"] == "imputation").all()

@@ -4,10 +4,14 @@ the outcome change on the cohort dummy with HC0 errors - the influence-function 
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
+import pandas as pd
 import pyfixest as pf
 import pytest
 
+from bayes_resil.errors import InputError
 from bayes_resil.estimates import to_frame
 from bayes_resil.freq.callaway_santanna import callaway_santanna
 from bayes_resil.freq.decomposition import balanced_sample
@@ -191,3 +195,41 @@ def test_group_time_atts_on_df_het_match_2x2_regressions():
         assert got.loc[f"att[{g},{t}]", "std_error"] == pytest.approx(se, rel=1e-8)
     true_att = (df.loc[df["d"] == 1, "te"] + df.loc[df["d"] == 1, "te_dynamic"]).mean()
     assert abs(got.loc["att", "estimate"] - true_att) < 3 * got.loc["att", "std_error"]
+
+
+def test_clustered_influence_function_se_is_the_cr0_of_the_2x2_regression(study):
+    """freq.cluster=province: each ATT(g,t)'s influence-function SE summed within provinces
+    equals the CR0 cluster-robust SE of its 2x2 regression (the same influence function)."""
+    kw = {**KW, "cluster": "province"}
+    rows, notes = callaway_santanna(study, {"control": "never", "bootstrap": 99}, [], **kw)
+    got = to_frame(rows).set_index("estimand")
+    sample, _ = balanced_sample(study.panel)
+    wide = sample.pivot(index="unit", columns="time", values="y")
+    units = sample.drop_duplicates("unit").set_index("unit").reindex(wide.index)
+    c = units["cohort"].astype("Float64").fillna(np.inf).astype(float)
+    for g, t, base in [(2016, 2018, 2015), (2019, 2021, 2018)]:
+        keep = (c == g) | ~np.isfinite(c)
+        df = pd.DataFrame({"dy": wide.loc[keep, t] - wide.loc[keep, base],
+                           "treat": (c[keep] == g).astype(int),
+                           "province": units.loc[keep, "province"]}).reset_index(drop=True)
+        fit = pf.feols("dy ~ treat", data=df, vcov={"CRV1": "province"},
+                       ssc=pf.ssc(k_adj=False, G_adj=False))
+        row = got.loc[f"att[{g},{t}]"]
+        assert row["std_error"] == pytest.approx(float(fit.se()["treat"]), rel=1e-8)
+        assert row["vcov"] == "influence function, clustered by province"
+    assert got.loc["att", "n_clusters"] == sample["province"].nunique()
+    # not the unit-clustered SE any more
+    unit_rows, _ = callaway_santanna(study, {"control": "never", "bootstrap": 99}, [], **KW)
+    assert to_frame(unit_rows).set_index("estimand").loc["att", "std_error"] != pytest.approx(
+        got.loc["att", "std_error"], rel=1e-3)
+
+
+def test_vcov_that_does_not_apply_is_refused_with_a_note(study):
+    rows, notes = callaway_santanna(study, {"control": "never", "bootstrap": 99}, [],
+                                    **{**KW, "vcov": "hc1"})
+    assert any("freq.vcov=hc1 does not apply" in n for n in notes)
+    assert to_frame(rows)["vcov"].eq("influence function, clustered by unit").all()
+    with pytest.raises(InputError, match="changes within"):
+        p = study.panel.assign(grp=np.arange(len(study.panel)) % 3)
+        callaway_santanna(dataclasses.replace(study, panel=p), {"bootstrap": 9}, [],
+                          **{**KW, "cluster": "grp"})

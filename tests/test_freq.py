@@ -91,7 +91,10 @@ def test_event_study_and_pretrend_wald_match_pyfixest(study, which):
 
 def test_placebo_vectorised_equals_a_loop_of_regressions(study):
     ctrl = list(study.controls)
-    actual, draws, n = placebo_draws(study, ctrl, permutations=4, seed=123)
+    # in chunks of 3 (3 + 1 permutations): the same draws as all at once, and as regressions
+    actual, draws, n = placebo_draws(study, ctrl, permutations=4, seed=123, chunk=3)
+    np.testing.assert_allclose(draws, placebo_draws(study, ctrl, 4, seed=123, chunk=64)[1],
+                               rtol=1e-10)
     sub = study.panel.dropna(subset=["y", *ctrl])
     units = sub["unit"].unique()  # first-appearance order, as the permutation indexes units
     cohort = sub.drop_duplicates("unit").set_index("unit")["cohort"].reindex(units)

@@ -69,3 +69,22 @@ def test_singletons_dropped_iteratively():
     assert keep.tolist() == [False, False, False, False, False]
     keep2 = drop_singletons([np.array([0, 0, 1, 1, 2]), np.array([0, 1, 0, 1, 0])])
     assert keep2.tolist() == [True, True, True, True, False]
+
+
+def test_independent_columns_keeps_the_first_of_each_dependent_set():
+    """Known by construction: c3 = c0 + c1, c5 = 2 c2 - c4, c6 = 0; the others random."""
+    from bayes_resil.ols import independent_columns
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(50, 8))
+    x[:, 3] = x[:, 0] + x[:, 1]
+    x[:, 5] = 2 * x[:, 2] - x[:, 4]
+    x[:, 6] = 0.0
+    assert independent_columns(x).tolist() == [True, True, True, False, True, False, False,
+                                               True]
+    # nearly dependent beyond the tolerance is kept; within it, dropped
+    y = x[:, [0, 1]].copy()
+    y = np.column_stack([y, y[:, 0] + 1e-6 * rng.normal(size=50), y[:, 1] * (1 + 1e-13)])
+    assert independent_columns(y).tolist() == [True, True, True, False]
+    # more columns than rows: only as many as the rank
+    assert independent_columns(rng.normal(size=(3, 5))).tolist() == [True] * 3 + [False] * 2

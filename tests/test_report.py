@@ -40,6 +40,36 @@ def test_report_renders_in_headless_chromium_with_its_images(default_run, browse
     assert shot[:8] == b"\x89PNG\r\n\x1a\n" and len(shot) > 20_000
 
 
+#: each character drawn with the body's font on a canvas; the index of the first identical bitmap
+GLYPHS = """
+const font = getComputedStyle(document.body).fontFamily;
+function bitmap(ch) {
+  const c = document.createElement('canvas'); c.width = 64; c.height = 64;
+  const g = c.getContext('2d'); g.font = '40px ' + font; g.fillText(ch, 4, 48);
+  return Array.from(g.getImageData(0, 0, 64, 64).data).join(',');
+}
+return arguments[0].map(bitmap).map((b, i, all) => all.indexOf(b));
+"""
+
+
+def test_report_chinese_labels_render_as_glyphs_not_boxes(default_run, browser):
+    """A missing glyph is drawn as the same empty box whatever the character, so distinct
+    characters of the report's Chinese labels must give distinct bitmaps. The control: two
+    noncharacters (no font has them) do give the same box. Checked by hand: with fontconfig
+    limited to DejaVu (no CJK font) every Chinese character here drew that same box."""
+    out, _ = default_run
+    page = open_report(browser, out / "report.html")
+    text = page.execute_script("return document.body.innerText")
+    cjk = sorted({c for c in text if "\u4e00" <= c <= "\u9fff"})
+    assert len(cjk) >= 10, "the report shows the index indicators' Chinese labels"
+    probe = cjk[:12]
+    first = page.execute_script(GLYPHS, [*probe, "\U0010fffd", "\U0010fffc"])
+    assert first[-1] == first[-2] == len(probe), "control: two missing glyphs draw one box"
+    assert first[:len(probe)] == list(range(len(probe))), (
+        "Chinese labels draw as identical boxes: no CJK font (sh scripts/ensure_chromium.sh "
+        "installs fonts-wqy-microhei)")
+
+
 def test_report_numbers_are_the_ones_in_estimates_csv(default_run, browser):
     out, _ = default_run
     est = pd.read_csv(out / "estimates.csv")

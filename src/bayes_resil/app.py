@@ -24,7 +24,7 @@ from . import __version__, resume
 from .bayes.diagnostics import saved_status
 from .bayes.run import run_bayes
 from .design import published_tables
-from .errors import DiagnosticsFailed, InputError
+from .errors import DiagnosticsFailed, InputError, StepError, StepsFailed
 from .estimates import to_frame
 from .freq.suite import FreqResults, run_freq
 from .outputs import write_csv, write_text
@@ -33,7 +33,9 @@ from .plots import plot_event_study, plot_placebo, save_figure
 from .plots.bacon import plot_bacon
 from .plots.bayes import plot_event_overlay
 from .plots.sensitivity import plot_sensitivity
+from .preflight import check_run
 from .report import write_run_report
+from .steps import isolated, not_ok, write_steps
 from .study import StudyData, load_study
 from .summary import design_lines, render_summary
 from .tables import event_time_markdown, event_time_table, write_tables
@@ -143,6 +145,7 @@ def run(cfg: DictConfig, out_dir: str | Path, *, launch_dir: Path | None = None,
             log.info("reused: same config and panel as %s (key %s); force=true recomputes",
                      src, key["key"][:12])
             return _finish_reused(cfg, out, src)
+    check_run(data, cfg)  # fail fast: the config's requirements on these data
     files = _write_data_outputs(data, out)
     log.info("[2/3] frequentist estimates (freq=%s)", cfg.freq.name)
     level = float(cfg.get("ci_level", 0.95))
@@ -152,29 +155,47 @@ def run(cfg: DictConfig, out_dir: str | Path, *, launch_dir: Path | None = None,
     files.append("estimates.csv")
     files += _write_freq_extras(data, freq, est, out)
     bayes = None
+    steps = list(freq.steps)
     if cfg.model.name == "none":
         log.info("[3/3] Bayesian step skipped (model=none)")
     else:
         log.info("[3/3] Bayesian model=%s prior=%s sampler=%s", cfg.model.name, cfg.prior.name,
                  cfg.sampler.name)
-        bayes = run_bayes(data, cfg, est, out, level=level)
-        est = to_frame(freq.rows + bayes.ols_rows + bayes.rows)
-        write_csv(est, out / "estimates.csv")
-        files += bayes.files
+        with isolated(f"model={cfg.model.name}", "bayes", steps):
+            bayes = run_bayes(data, cfg, est, out, level=level)
+        if bayes is not None:
+            est = to_frame(freq.rows + bayes.ols_rows + bayes.rows)
+            write_csv(est, out / "estimates.csv")
+            files += bayes.files
+    files += write_steps(steps, out)
+    failed = not_ok(steps)
     convention = CONVENTION[cfg.freq.vcov].format(cluster=cfg.freq.get("cluster", "unit"))
     files += write_run_report(
         out, info=_run_info(cfg, data, out, key, overrides), panel_lines=design_lines(data),
         convention=convention, simulated=data.simulated,
-        notes=[*(f"Skipped: {s}" for s in freq.skipped), *freq.notes])
+        notes=[*(f"Skipped: {s}" for s in freq.skipped), *freq.notes], steps=steps)
     text = render_summary(data, est, out, [*files, "summary.txt", ".hydra/"], convention,
-                          skipped=freq.skipped, notes=freq.notes, bayes=bayes)
+                          skipped=freq.skipped, notes=freq.notes, bayes=bayes, failed=failed)
     text += f"Finished in {time.perf_counter() - t0:.1f} s.\n"
-    resume.write_key(key, out)
+    if not any(s.status == "error" for s in failed):
+        resume.write_key(key, out)  # a run with a bug in it is never reused
     write_text(text, out / "summary.txt")
     print(text, end="")
+    _check_steps(cfg, failed)
     if bayes is not None and not bayes.diagnostics.passed:
         _check_strict(cfg, bayes.diagnostics.failures)
     return out
+
+
+def _check_steps(cfg: DictConfig, failed: list) -> None:
+    """Exit status for steps that did not end ok (everything is written by now): 1 for a bug,
+    4 for a data failure under ``strict=true``; otherwise a warning only."""
+    bugs = [s for s in failed if s.status == "error"]
+    if bugs:
+        raise StepError("; ".join(s.line() for s in bugs))
+    if failed and cfg.get("strict", False):
+        raise StepsFailed("strict=true and some steps failed on the data: "
+                          + "; ".join(s.line() for s in failed))
 
 
 def _run_info(cfg: DictConfig, data: StudyData, out: Path, key: dict[str, str],
@@ -220,7 +241,7 @@ def _entry(cfg: DictConfig) -> None:
     try:
         run(cfg, out_dir, launch_dir=Path(hc.runtime.cwd), sweep_dir=sweep_dir,
             overrides=list(hc.overrides.task))
-    except (InputError, DiagnosticsFailed) as exc:
+    except (InputError, DiagnosticsFailed, StepsFailed, StepError) as exc:
         print(f"\nbayes_resil: error: {exc}\n(run directory: {out_dir})", file=sys.stderr)
         if hc.mode == RunMode.MULTIRUN:
             # one failed job must not end the sweep: record it for the sweep comparison

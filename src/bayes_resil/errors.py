@@ -20,3 +20,19 @@ class DiagnosticsFailed(Exception):
     """
 
     exit_code = 3
+
+
+class StepsFailed(Exception):
+    """Some steps could not be computed on the data and ``strict=true`` was asked for.
+
+    Everything else has been written already; the app exits with status 4.
+    """
+
+    exit_code = 4
+
+
+class StepError(Exception):
+    """A step raised an unexpected error (a bug, not a data problem); its traceback is in
+    ``app.log``. Everything else has been written already; the app exits with status 1."""
+
+    exit_code = 1

@@ -43,7 +43,7 @@ def demean(
     squeeze = x.ndim == 1
     if squeeze:
         x = x[:, None]
-    if not fe_codes:
+    if not fe_codes or x.shape[1] == 0 or x.shape[0] == 0:
         return x[:, 0] if squeeze else x
     n_obs = x.shape[0]
     groups = []

@@ -211,6 +211,9 @@ def estimation_sample(data: pd.DataFrame, variables: list[str], fe: list[str], *
         n_single = int((~keep).sum())
         if n_single:
             sub = sub.loc[keep]
+            if len(sub) < len(variables) + 2:
+                raise InputError(f"too few rows ({len(sub)}) for a regression on {variables} "
+                                 f"once {n_single} singleton fixed-effect level(s) are dropped")
             fe_c = [codes(sub[f]) for f in fe]
     cl = codes(sub[cluster]) if vcov == "cluster" and cluster else None
     return Sample(sub, fe_c, cl, n_single)
@@ -249,6 +252,9 @@ def fe_ols(
         keep = independent_columns(demean(s.frame[x].to_numpy(float), s.fe_codes))
         dropped = [c for c, k in zip(x, keep, strict=True) if not k]
         x = [c for c, k in zip(x, keep, strict=True) if k]
+        if not x:
+            raise InputError(f"every regressor ({dropped}) is collinear with the fixed effects;"
+                             " nothing can be estimated")
     res = fe_ols_arrays(s.frame[y].to_numpy(float), s.frame[x].to_numpy(float), s.fe_codes,
                         cluster=s.cluster, vcov=vcov, names=x)
     return replace(res, n_singletons_dropped=s.n_singletons_dropped,
@@ -256,16 +262,15 @@ def fe_ols(
 
 
 def independent_columns(xd: np.ndarray, tol: float = 1e-9) -> np.ndarray:
-    """Mask of columns kept, in order, so that the kept ones are linearly independent."""
-    keep = np.zeros(xd.shape[1], dtype=bool)
-    basis = np.zeros((xd.shape[0], 0))
-    for j in range(xd.shape[1]):
-        col = xd[:, j]
-        norm = np.linalg.norm(col)
-        if norm == 0:
-            continue
-        resid = col - basis @ (basis.T @ col) if basis.shape[1] else col
-        if np.linalg.norm(resid) > tol * norm:
-            keep[j] = True
-            basis = np.column_stack([basis, resid / np.linalg.norm(resid)])
-    return keep
+    """Mask of columns kept, in order, so that the kept ones are linearly independent: column
+    ``j`` is kept when its distance to the span of the columns before it exceeds ``tol`` times
+    its norm. That distance is ``|R_jj|`` of the (unpivoted, Householder) QR decomposition, so
+    one LAPACK call decides every column (a Gram-Schmidt loop over a growing basis took 2 s
+    for Sun-Abraham's 190 columns at 5,660 rows)."""
+    norms = np.linalg.norm(xd, axis=0)
+    if xd.shape[1] == 0:
+        return np.zeros(0, dtype=bool)
+    r = np.linalg.qr(xd, mode="r")
+    diag = np.abs(np.diag(r)) if r.shape[0] >= xd.shape[1] else np.concatenate(
+        [np.abs(np.diag(r)), np.zeros(xd.shape[1] - r.shape[0])])
+    return (norms > 0) & (diag > tol * np.where(norms > 0, norms, 1.0))

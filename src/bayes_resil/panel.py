@@ -111,6 +111,42 @@ def map_columns(raw: pd.DataFrame, columns: Mapping, never_treated: Iterable) ->
     return frame
 
 
+#: values of ``data.periods``
+PERIOD_MODES = ("auto", "as_is")
+
+
+def renumber_periods(frame: pd.DataFrame, mode: str = "auto") -> list[str]:
+    """Count periods, not time units, when the time codes are not consecutive whole numbers
+    (every other year, 2001 / 2003 / ...; yyyymm codes; irregular waves): with ``mode=auto``
+    the periods are renumbered 1..T in time order (``time``; the original codes stay in
+    ``time_code``) and each cohort becomes the first observed period at or after its first
+    treated one, so event time ``-1`` is the last observed untreated period, as
+    R ``did`` asks its users to recode (bcallaway11/did#75). ``as_is`` keeps the codes (event
+    times in time units; an event study then has no ``-1`` on a two-year grid). Modifies
+    ``frame`` in place; returns a note when it renumbered."""
+    if mode not in PERIOD_MODES:
+        raise InputError(f"data.periods={mode!r}: use one of {list(PERIOD_MODES)}")
+    periods = np.sort(frame["time"].unique())
+    if mode == "as_is" or periods.size < 2 or (np.diff(periods) == 1).all():
+        return []
+    rank = {int(t): i + 1 for i, t in enumerate(periods)}
+    frame["time_code"] = frame["time"]
+    frame["time"] = frame["time"].map(rank).astype(np.int64)
+    cohort = frame["cohort"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    pos = np.searchsorted(periods, np.where(np.isnan(cohort), periods[-1], cohort))
+    moved = ~np.isnan(cohort) & ~np.isin(cohort, periods)
+    frame["cohort"] = pd.array(np.where(np.isnan(cohort), pd.NA, pos + 1), dtype="Int64")
+    shown = ", ".join(f"{t}->{rank[int(t)]}" for t in periods[:4])
+    note = (f"time codes are not consecutive ({', '.join(str(t) for t in periods[:4])}"
+            f"{', ...' if periods.size > 4 else ''}): periods renumbered 1..{periods.size} in "
+            f"time order ({shown}{', ...' if periods.size > 4 else ''}; original codes in "
+            "column time_code), event times count periods (data.periods=as_is keeps the codes)")
+    if moved.any():
+        note += (f"; {int(frame.loc[moved, 'unit'].nunique())} unit(s) first treated between "
+                 "two observed periods count as treated from the next observed one")
+    return [note]
+
+
 def add_treatment(frame: pd.DataFrame) -> pd.DataFrame:
     """``d`` = 1 from the unit's first treated period on; also ``event_time``."""
     cohort = frame["cohort"]
@@ -167,6 +203,17 @@ def validate_design(frame: pd.DataFrame) -> list[str]:
         )
         frame.loc[frame["unit"].isin(late.index), "cohort"] = pd.NA
     cohorts = frame.drop_duplicates("unit").set_index("unit")["cohort"]
+    always = cohorts[cohorts.notna() & (cohorts == first)]
+    if len(always):
+        # as R did's att_gt: no untreated period, so no effect of theirs can be identified,
+        # and as controls they are the forbidden comparisons of a two-way regression
+        notes.append(
+            f"{len(always)} unit(s) treated from the first period ({first}) are excluded from "
+            "every estimate (no untreated period: nothing identifies their effect), as R did "
+            f"does; e.g. {always.index[:SHOW].tolist()}"
+        )
+        frame.drop(index=frame.index[frame["unit"].isin(always.index)], inplace=True)
+        cohorts = cohorts.drop(always.index)
     n_treated = int(cohorts.notna().sum())
     n_never = int(cohorts.isna().sum())
     if n_treated == 0:
@@ -176,12 +223,6 @@ def validate_design(frame: pd.DataFrame) -> list[str]:
         raise InputError(
             f"every unit is treated in {distinct[0]}: there are no never-treated or not-yet-"
             "treated comparison units, so the treatment effect is not identified"
-        )
-    always = cohorts[cohorts.notna() & (cohorts == first)]
-    if len(always):
-        notes.append(
-            f"{len(always)} unit(s) are treated from the first period ({first}); they have no "
-            "pre-treatment periods and add nothing to the comparison of trends."
         )
     if n_never == 0:
         notes.append(

@@ -127,6 +127,7 @@ def load_file(data_cfg: Mapping, index_cfg: Mapping) -> StudyData:
     columns = dict(_get(data_cfg, "columns", {}))
     frame = P.map_columns(raw, columns, list(_get(data_cfg, "never_treated", [0])))
     notes = P.validate_design(frame)
+    notes += P.renumber_periods(frame, str(_get(data_cfg, "periods", "auto")))
     frame = P.add_treatment(frame)
     fit = weights = None
     study = _get(data_cfg, "study")

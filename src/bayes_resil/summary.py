@@ -101,9 +101,13 @@ def bayes_lines(bayes) -> list[str]:
 
 def render_summary(data: StudyData, est: pd.DataFrame, out_dir: Path, files: list[str],
                    convention: str, skipped: list[str] | None = None,
-                   notes: list[str] | None = None, bayes=None) -> str:
-    """Plain-text summary of one run."""
+                   notes: list[str] | None = None, bayes=None, failed=()) -> str:
+    """Plain-text summary of one run; ``failed``: the steps that did not end ok
+    (:class:`~bayes_resil.steps.StepStatus`)."""
     lines = [RULE, f"bayes_resil run: {out_dir}", RULE]
+    if failed:
+        lines += [f"!!! {len(failed)} STEP(S) NOT COMPUTED (the other results are complete; "
+                  "steps.csv / skipped.csv):", *[f"!!!   - {s.line()}" for s in failed]]
     if bayes is not None and not bayes.diagnostics.passed:
         lines += [f"!!! WARNING: MCMC diagnostics FAILED ({len(bayes.diagnostics.failures)} "
                   "check(s)); details below !!!"]

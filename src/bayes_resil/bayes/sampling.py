@@ -20,18 +20,15 @@ import xarray as xr
 from ..errors import InputError
 from ..parallel import job_cores
 from .models import BuiltModel
+from .progress import logged_progress
 
 log = logging.getLogger("bayes_resil")
 
 BACKENDS = ("nutpie", "pymc", "numpyro")
 
 
-def sample(built: BuiltModel, cfg: Mapping, *, extras: bool = True
-           ) -> tuple[xr.DataTree, dict]:
-    """Sample ``built.model``; returns the DataTree and timings (seconds).
-
-    ``extras=False`` skips the log-likelihood, log-prior and posterior predictive (a fit whose
-    only use is its posterior summaries, as in a calibration study)."""
+def check_backend(cfg: Mapping) -> str:
+    """``sampler.backend``, checked: known and installed."""
     backend = str(cfg.get("backend", "nutpie"))
     if backend not in BACKENDS:
         raise InputError(f"sampler.backend={backend!r}; use one of {list(BACKENDS)}")
@@ -42,19 +39,31 @@ def sample(built: BuiltModel, cfg: Mapping, *, extras: bool = True
         except ImportError:
             raise InputError("sampler=numpyro needs the optional extra: "
                              "pip install 'bayes_resil[numpyro]'") from None
+    return backend
+
+
+def sample(built: BuiltModel, cfg: Mapping, *, extras: bool = True
+           ) -> tuple[xr.DataTree, dict]:
+    """Sample ``built.model``; returns the DataTree and timings (seconds).
+
+    ``extras=False`` skips the log-likelihood, log-prior and posterior predictive (a fit whose
+    only use is its posterior summaries, as in a calibration study)."""
+    backend = check_backend(cfg)
     chains = int(cfg.get("chains", 4))
     cores = job_cores(chains, cfg.get("cores"))  # the same count the sweep launchers plan with
     seed = int(cfg.get("seed", 20250929))
     timings = {}
     t0 = time.perf_counter()
+    every = float(cfg.get("log_every", 30))
     with built.model, warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*log_likelihood.*")
-        idata = pm.sample(
-            draws=int(cfg.get("draws", 1000)), tune=int(cfg.get("tune", 1000)), chains=chains,
-            cores=int(cores), random_seed=seed, nuts_sampler=backend,
-            target_accept=float(cfg.get("target_accept", 0.9)),
-            progressbar=bool(cfg.get("progress", True)), compute_convergence_checks=False,
-        )
+        with logged_progress(every if backend == "nutpie" else 0.0):
+            idata = pm.sample(
+                draws=int(cfg.get("draws", 1000)), tune=int(cfg.get("tune", 1000)),
+                chains=chains, cores=int(cores), random_seed=seed, nuts_sampler=backend,
+                target_accept=float(cfg.get("target_accept", 0.9)),
+                progressbar=bool(cfg.get("progress", True)), compute_convergence_checks=False,
+            )
         timings["sampling_wall"] = time.perf_counter() - t0
         if built.complete is not None:
             t1 = time.perf_counter()

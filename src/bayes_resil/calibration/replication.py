@@ -119,10 +119,17 @@ def freq_rows(data: StudyData, freq_cfg, level: float) -> pd.DataFrame:
     for block in list(freq_cfg.get("blocks", ["baseline"])):
         t0 = time.perf_counter()
         try:
-            est = to_frame(run_freq(data, {**freq_cfg, "blocks": [block]}, level=level).rows)
+            res = run_freq(data, {**freq_cfg, "blocks": [block]}, level=level)
         except Exception as exc:  # noqa: BLE001 - recorded as this block's error, the rest go on
             parts.append(_error_row(block, exc))
             continue
+        failed = [s for s in res.steps if not s.ok]  # run_freq isolates each block
+        if failed:
+            # (a bug's traceback was logged by the step itself)
+            parts.append(pd.DataFrame([{"method": block, "error": failed[0].reason[:500],
+                                        "traceback": None}]))
+            continue
+        est = to_frame(res.rows)
         if est.empty:
             continue
         which = est["method"].map(lambda m: sample_name(m, freq_cfg, data))

@@ -131,7 +131,11 @@ def group_time(wide: np.ndarray, cohort: np.ndarray, periods: np.ndarray,
                               n_control=int(in_c.sum()), share=p_g))
             psis.append(psi)
     if not cells:
-        raise InputError("no cohort x period cell has a comparison group")
+        hint = (" (the panel has no never-treated units: compare with the not-yet-treated ones,"
+                " freq.callaway_santanna.control=not_yet / freq.honest_did.control=not_yet)"
+                if control == "never" and np.isfinite(cohort).all() else "")
+        raise InputError(f"no cohort x period cell has a comparison group with control="
+                         f"{control}{hint}")
     table = pd.DataFrame(cells)
     table["std_error"] = np.sqrt((np.column_stack(psis) ** 2).sum(axis=0)) / n
     table.attrs["skipped"] = skipped
@@ -163,6 +167,41 @@ def wide_outcomes(sample: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame, np.nd
     wide = sample.pivot(index="unit", columns="time", values="y").reindex(columns=periods)
     cohort = sample.drop_duplicates("unit").set_index("unit")["cohort"].reindex(wide.index)
     return periods, wide, cohort.astype("Float64").to_numpy(dtype=float, na_value=np.inf)
+
+
+def clusters_of_units(sample: pd.DataFrame, units: pd.Index, vcov: str, cluster: str,
+                      block: str) -> tuple[np.ndarray, str, list[str]]:
+    """Cluster codes of ``units`` for influence-function standard errors, their label and
+    notes. The influence function is per unit, so the SE is always at least clustered by
+    unit: ``freq.vcov=cluster`` with ``freq.cluster`` a column constant within units (a
+    province, a region) sums it within those clusters, ``sqrt(sum_c (sum_{i in c} psi_i)^2)
+    / n`` (no small-sample factor, as R did); ``hc1`` / ``iid`` do not apply and are refused
+    with a note (the SEs stay clustered by unit, as R did's default)."""
+    codes = np.arange(len(units))
+    if vcov != "cluster":
+        return codes, "influence function, clustered by unit", [
+            f"{block}: freq.vcov={vcov} does not apply (an influence-function SE is per unit: "
+            "clustered by unit, as R did)"]
+    if cluster in ("unit", None, ""):
+        return codes, "influence function, clustered by unit", []
+    if cluster not in sample.columns:
+        raise InputError(f"freq.cluster={cluster!r} is not a column of the panel")
+    per_unit = sample.groupby("unit")[cluster].nunique(dropna=False)
+    varying = per_unit[per_unit > 1]
+    if len(varying):
+        raise InputError(f"{block}: freq.cluster={cluster!r} changes within {len(varying)} "
+                         f"unit(s) (e.g. {varying.index[:3].tolist()}); the influence function "
+                         "is per unit, so clusters must hold whole units")
+    labels = sample.groupby("unit")[cluster].first().reindex(units)
+    return (pd.factorize(labels.astype(str))[0], f"influence function, clustered by {cluster}",
+            [])
+
+
+def clustered_se(infl: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``sqrt(sum_c (sum_{i in c} psi_i)^2) / n`` for each column of ``infl (n, k)``."""
+    sums = np.zeros((int(codes.max()) + 1, infl.shape[1]))
+    np.add.at(sums, codes, infl)
+    return np.sqrt((sums ** 2).sum(axis=0)) / infl.shape[0]
 
 
 def callaway_santanna(data: StudyData, cfg: Mapping, controls: list[str], *, level: float,
@@ -209,11 +248,16 @@ def callaway_santanna(data: StudyData, cfg: Mapping, controls: list[str], *, lev
         ests.append((f"att[{int(r['cohort'])},{int(r['time'])}]", float(r["estimate"]),
                      psi[:, k], f"base period {int(r['base'])}"))
 
+    codes, vcov_label, vcov_notes = clusters_of_units(sample, wide.index, vcov, cluster,
+                                                      "callaway_santanna")
+    notes += vcov_notes
     infl = np.column_stack([e[2] for e in ests])
-    se = np.sqrt((infl ** 2).sum(axis=0)) / n
+    se = clustered_se(infl, codes)
+    n_clusters = int(codes.max()) + 1
     draws = int(cfg.get("bootstrap", 999))
     rng = np.random.default_rng(int(cfg.get("seed", 20250929)))
-    boot = (rng.choice([-1.0, 1.0], size=(draws, n)) @ infl) / n
+    # Rademacher multipliers per cluster (per unit when clustered by unit), as R did
+    boot = (rng.choice([-1.0, 1.0], size=(draws, n_clusters))[:, codes] @ infl) / n
     q75, q25 = np.quantile(boot, [0.75, 0.25], axis=0)
     se_boot = (q75 - q25) / (stats.norm.ppf(0.75) - stats.norm.ppf(0.25))
     is_event = np.array([name.startswith("event[") for name, *_ in ests])
@@ -235,6 +279,6 @@ def callaway_santanna(data: StudyData, cfg: Mapping, controls: list[str], *, lev
             estimand=name, method="callaway_santanna", estimate=est, std_error=float(se[j]),
             ci_lower=est - z * se[j], ci_upper=est + z * se[j], n_obs=len(sample),
             p_value=float(2 * stats.norm.sf(abs(est / se[j]))) if se[j] > 0 else np.nan,
-            ci_level=level, vcov="influence function, clustered by unit",
-            n_clusters=float(n), data_source=tag, note=note, extra=extra))
+            ci_level=level, vcov=vcov_label,
+            n_clusters=float(n_clusters), data_source=tag, note=note, extra=extra))
     return rows, notes

@@ -132,13 +132,22 @@ def imputation(data: StudyData, cfg: Mapping, controls: list[str], *, level: flo
             rows.append(row(f"att[{r}]", (region.astype(str) == r).to_numpy(float), ""))
     leads = int(cfg.get("pretrend_leads", 4))
     if leads > 0:
-        rows += _pretrend(p, controls, leads, level=level, vcov=vcov, cluster=cluster,
-                          drop_singletons=drop_singletons, tag=tag)
+        test, test_notes = _pretrend(p, controls, leads, level=level, vcov=vcov,
+                                     cluster=cluster, drop_singletons=drop_singletons, tag=tag)
+        rows += test
+        notes += test_notes
     return rows, notes
 
 
-def _pretrend(p: pd.DataFrame, controls: list[str], leads: int, **kw) -> list[Estimate]:
-    """BJS Test 1: lead dummies on the untreated observations, joint Wald F."""
+def _pretrend(p: pd.DataFrame, controls: list[str], leads: int, **kw
+              ) -> tuple[list[Estimate], list[str]]:
+    """BJS Test 1: lead dummies on the untreated observations, joint Wald F.
+
+    Leads collinear with the fixed effects are dropped, in order, as fixest does: when the
+    leads cover every untreated period of a cohort (a short pre-period, or more leads than
+    it has), their sum is that cohort's unit dummies. Units with a single untreated
+    observation are singletons of the unit effect and are dropped first
+    (``freq.drop_singletons``), as in reghdfe / pyfixest."""
     level, tag = kw.pop("level"), kw.pop("tag")
     u = p[p["d"] == 0].copy()
     e = u["time"] - u["cohort"].astype(float)
@@ -149,13 +158,29 @@ def _pretrend(p: pd.DataFrame, controls: list[str], leads: int, **kw) -> list[Es
         if u[col].sum() > 0:
             names.append(col)
     if not names:
-        return []
-    res = fe_ols(u, "y", [*names, *controls], ["unit", "time"], cluster=kw["cluster"],
-                 vcov=kw["vcov"], drop_singleton_fe=kw["drop_singletons"])
+        return [], ["imputation: no lead observations for the BJS pre-trend test"]
+    try:
+        res = fe_ols(u, "y", [*names, *controls], ["unit", "time"], cluster=kw["cluster"],
+                     vcov=kw["vcov"], drop_singleton_fe=kw["drop_singletons"],
+                     drop_collinear=True)
+    except InputError as exc:  # the test cannot be run here; the estimates still stand
+        return [], [f"imputation: no BJS pre-trend test ({exc})"]
+    dropped = [c for c in res.extra["dropped"] if c in names]
+    if any(c in controls for c in res.extra["dropped"]):
+        raise InputError(f"BJS pre-trend test: control(s) {res.extra['dropped']} are collinear "
+                         "with the fixed effects on the untreated observations")
+    names = [c for c in names if c not in dropped]
+    notes = [f"imputation: BJS pre-trend test without {dropped} (collinear with the unit and "
+             "period fixed effects: those leads cover all untreated periods of their cohorts)"
+             ] if dropped else []
+    if not names:
+        return [], [*notes, "imputation: no BJS pre-trend test (every lead is collinear with "
+                            "the fixed effects)"]
     w = res.wald(names)
     return [Estimate(estimand="pretrend_wald", method="imputation", estimate=w["statistic"],
                      std_error=np.nan, ci_lower=np.nan, ci_upper=np.nan, n_obs=res.n_obs,
                      p_value=w["p_value"], ci_level=level, vcov=kw["vcov"], data_source=tag,
                      note=f"BJS test: {len(names)} lead dummies on untreated observations, "
-                          f"F({w['df1']}, {w['df2']})",
-                     extra={"statistic": w["statistic"], "df1": w["df1"], "df2": w["df2"]})]
+                          f"F({w['df1']}, {w['df2']})"
+                          + (f"; {dropped} dropped (collinear)" if dropped else ""),
+                     extra={"statistic": w["statistic"], "df1": w["df1"], "df2": w["df2"]})], notes

@@ -29,7 +29,7 @@ from scipy import stats
 
 from ..estimates import Estimate
 from ..study import StudyData
-from .callaway_santanna import aggregate, group_time, wide_outcomes
+from .callaway_santanna import aggregate, clustered_se, clusters_of_units, group_time, wide_outcomes
 from .decomposition import balanced_sample
 
 
@@ -60,7 +60,11 @@ def honest_did(data: StudyData, cfg: Mapping, controls: list[str], *, level: flo
     sample, notes = balanced_sample(data.panel)
     periods, wide, cohort = wide_outcomes(sample)
     table, psi = group_time(wide.to_numpy(), cohort, periods, str(cfg.get("control", "never")))
-    n = len(wide)
+    codes, _, vcov_notes = clusters_of_units(sample, wide.index, vcov, cluster, "honest_did")
+    notes = [*notes, *(n_.removeprefix("honest_did: ") for n_ in vcov_notes)]
+
+    def if_se(inf: np.ndarray) -> float:
+        return float(clustered_se(inf[:, None], codes)[0])
     ev = table["event_time"].to_numpy()
 
     def event(e: int) -> tuple[float, np.ndarray]:
@@ -76,8 +80,8 @@ def honest_did(data: StudyData, cfg: Mapping, controls: list[str], *, level: flo
         if k not in set(ev):
             continue
         beta, inf = event(k)
-        se = float(np.sqrt((inf**2).sum()) / n)
-        se_diff = float(np.sqrt(((inf - (k + 1) * slope_if) ** 2).sum()) / n)
+        se = if_se(inf)
+        se_diff = if_se(inf - (k + 1) * slope_if)
         b_rm = breakdown(*rm_interval(beta, se, k, m, 0.0, z), (k + 1) * m)
         b_sd = breakdown(*sd_interval(beta, slope, se_diff, k, 0.0, z), (k + 1) * (k + 2) / 2)
         targets.append((k, beta, se, se_diff, b_rm, b_sd))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -11,6 +10,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..estimates import Estimate
+from ..steps import StepStatus, isolated
 from ..study import StudyData
 from .baseline import baseline_twfe
 from .callaway_santanna import callaway_santanna
@@ -34,7 +34,8 @@ BLOCKS = ("baseline", "event_study", "placebo", "robustness", "iv", "heterogenei
 
 @dataclass
 class FreqResults:
-    """Rows for ``estimates.csv``, the placebo draws, skip reasons and timings."""
+    """Rows for ``estimates.csv``, the placebo draws, skip reasons, each block's status and
+    time (``steps``)."""
 
     rows: list[Estimate] = field(default_factory=list)
     placebo_draws: pd.DataFrame | None = None
@@ -44,6 +45,7 @@ class FreqResults:
     skipped: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    steps: list[StepStatus] = field(default_factory=list)
 
 
 def run_freq(data: StudyData, cfg: Mapping, level: float = 0.95) -> FreqResults:
@@ -59,40 +61,47 @@ def run_freq(data: StudyData, cfg: Mapping, level: float = 0.95) -> FreqResults:
     kw = dict(level=level, vcov=cfg.get("vcov", "cluster"), cluster=cfg.get("cluster", "unit"),
               drop_singletons=bool(cfg.get("drop_singletons", True)), tag=tag)
     for name in blocks:
-        t0 = time.perf_counter()
         sub = cfg.get(name, {}) or {}
-        if name == "baseline":
-            out.rows += baseline_twfe(data, cfg, level=level)
-        elif name == "event_study":
-            out.rows += event_study(data, sub, controls, **kw)
-        elif name == "placebo":
-            rows, out.placebo_draws = placebo(data, sub, controls, level=level, tag=tag)
-            out.rows += rows
-        elif name == "honest_did":
-            rows, out.sensitivity, notes = honest_did(data, sub, controls, **kw)
-            out.rows += rows
-            out.notes += notes
-        elif name == "decomposition":
-            rows, out.bacon, out.twfe_weights, notes = decomposition(data, sub, level=level,
-                                                                     tag=tag)
-            out.rows += rows
-            out.notes += [f"decomposition: {n}" for n in notes]
-        else:
-            fn = {"robustness": robustness, "iv": instrumental, "heterogeneity": heterogeneity,
-                  "mediation": mediation, "imputation": imputation,
-                  "sun_abraham": sun_abraham,
-                  "callaway_santanna": callaway_santanna}[name]
-            rows, messages = fn(data, sub, controls, **kw)
-            out.rows += rows
-            # the staggered estimators report notes on what they did; the others, skips
-            if name in ("imputation", "sun_abraham", "callaway_santanna"):
-                out.notes += messages
-            else:
-                out.skipped += messages
-        out.seconds[name] = time.perf_counter() - t0
-        log.info("  freq block %-13s %5.2f s", name, out.seconds[name])
+        # a block that fails on the data is reported and the others still run (steps.py)
+        with isolated(name, "freq", out.steps) as status:
+            _run_block(name, out, data, cfg, sub, controls, kw, level, tag)
+        out.seconds[name] = status.seconds
+        log.info("  freq block %-17s %6.2f s %s", name, status.seconds,
+                 "" if status.ok else status.status.upper())
     for reason in out.skipped:
         log.warning("skipped %s", reason)
     for note in out.notes:
         log.info("note: %s", note)
     return out
+
+
+def _run_block(name: str, out: FreqResults, data: StudyData, cfg: Mapping, sub: Mapping,
+               controls: list[str], kw: dict, level: float, tag: str) -> None:
+    """One block; its results are added to ``out`` only when it has finished."""
+    if name == "baseline":
+        out.rows += baseline_twfe(data, cfg, level=level)
+    elif name == "event_study":
+        out.rows += event_study(data, sub, controls, **kw)
+    elif name == "placebo":
+        rows, out.placebo_draws = placebo(data, sub, controls, level=level, tag=tag)
+        out.rows += rows
+    elif name == "honest_did":
+        rows, out.sensitivity, notes = honest_did(data, sub, controls, **kw)
+        out.rows += rows
+        out.notes += notes
+    elif name == "decomposition":
+        rows, bacon, weights, notes = decomposition(data, sub, level=level, tag=tag)
+        out.rows += rows
+        out.bacon, out.twfe_weights = bacon, weights
+        out.notes += [f"decomposition: {n}" for n in notes]
+    else:
+        fn = {"robustness": robustness, "iv": instrumental, "heterogeneity": heterogeneity,
+              "mediation": mediation, "imputation": imputation, "sun_abraham": sun_abraham,
+              "callaway_santanna": callaway_santanna}[name]
+        rows, messages = fn(data, sub, controls, **kw)
+        out.rows += rows
+        # the staggered estimators report notes on what they did; the others, skips
+        if name in ("imputation", "sun_abraham", "callaway_santanna"):
+            out.notes += messages
+        else:
+            out.skipped += messages

@@ -76,11 +76,12 @@ def sun_abraham(data: StudyData, cfg: Mapping, controls: list[str], *, level: fl
         w = np.zeros(len(res.names))
         w[[idx[t] for t in sub["term"]]] = sub["n"] / sub["n"].sum()
         est = float(w @ res.coef)
-        se = float(np.sqrt(w @ res.vcov @ w))
+        se = float(np.sqrt(max(w @ res.vcov @ w, 0.0)))  # rounding below 0 on a perfect fit
         rows.append(Estimate(
             estimand=estimand, method="sun_abraham", estimate=est, std_error=se,
             ci_lower=est - q * se, ci_upper=est + q * se, n_obs=res.n_obs,
-            p_value=float(2 * stats.t.sf(abs(est / se), res.df_t)), ci_level=level,
+            p_value=float(2 * stats.t.sf(abs(est / se), res.df_t)) if se > 0 else np.nan,
+            ci_level=level,
             vcov=vcov, n_clusters=float(res.n_clusters or np.nan), r2=res.r2,
             r2_within=res.r2_within, data_source=tag, note=note,
             extra={"cohorts": int(len(sub))}))

@@ -66,7 +66,8 @@ class Figure:
 Block = Heading | Paragraph | Bullets | Alert | Table | Figure
 
 STYLE = """
-body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;margin:2em auto;
+body{font-family:system-ui,-apple-system,'Segoe UI','Noto Sans CJK SC','WenQuanYi Micro Hei',
+'Microsoft YaHei','PingFang SC',sans-serif;max-width:1100px;margin:2em auto;
 padding:0 1em;color:#1b1b1b;line-height:1.45}
 h1{font-size:1.6em;border-bottom:2px solid #333}h2{font-size:1.3em;margin-top:1.6em;
 border-bottom:1px solid #ccc}h3{font-size:1.1em}

@@ -122,17 +122,29 @@ def _diagnostic_blocks(diag: pd.DataFrame | None) -> tuple[list[Block], list[Blo
 
 
 def run_blocks(out: Path, *, info: Sequence[tuple[str, str]], panel_lines: Sequence[str],
-               convention: str, simulated: bool, notes: Sequence[str] = ()) -> list[Block]:
-    """The blocks of a run report, from the files in ``out`` and the run's context."""
+               convention: str, simulated: bool, notes: Sequence[str] = (),
+               steps: Sequence = ()) -> list[Block]:
+    """The blocks of a run report, from the files in ``out`` and the run's context
+    (``steps``: every step's :class:`~bayes_resil.steps.StepStatus`)."""
     est = pd.read_csv(out / "estimates.csv")
     diag = _read(out / "diagnostics.csv")
     top, diag_body = _diagnostic_blocks(diag)
-    blocks: list[Block] = list(top)
+    failed = [s for s in steps if not s.ok]
+    blocks: list[Block] = [Alert(
+        f"{len(failed)} step(s) not computed; the other results below are complete",
+        [s.line() for s in failed],
+        "error" if any(s.status == "error" for s in failed) else "warning")] if failed else []
+    blocks += top
     if simulated:
         blocks.append(Alert("SIMULATED DATA: the real design with simulated outcomes and known "
                             "true effects; not the paper's data.", kind="warning"))
     blocks += [Heading("What was run"), Table(["", ""], [list(kv) for kv in info], name="run")]
     blocks += [Heading("Panel"), Bullets(list(panel_lines))]
+    if steps:
+        blocks += [Heading("Steps"), Table(
+            ["step", "kind", "status", "seconds", "reason"],
+            [[s.step, s.kind, s.status, f"{s.seconds:.2f}", s.reason] for s in steps],
+            name="steps")]
     weights = _read(out / "index_weights.csv")
     if weights is not None:
         blocks += [Heading("Index weights"), frame_table(
