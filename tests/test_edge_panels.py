@@ -240,3 +240,26 @@ def test_cohort_that_changes_within_a_unit_is_refused_naming_it(tmp_path):
     assert proc.returncode == 2
     assert "unit 'u7'" in proc.stderr and "changes within 1 unit" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_quarter_codes_are_periods_and_give_the_same_estimates_as_whole_numbers(tmp_path):
+    """``2001Q1``-style time and cohort codes (also dates, months): renumbered in time order;
+    every estimate equals the same panel coded 2001, 2002, ... (consecutive whole numbers)."""
+    df = edge_panel("default")
+    quarter = {2001 + i: f"{2001 + i // 4}Q{i % 4 + 1}" for i in range(10)}
+    q = df.assign(time=df["time"].map(quarter), cohort=df["cohort"].map(
+        lambda c: quarter.get(c, 0)))
+    proc_q, out_q = run_panel(tmp_path, "quarters", df=q)
+    assert_every_block_ran(proc_q, out_q)
+    assert "time codes are dates (2001Q1, 2001Q2" in proc_q.stdout
+    proc_y, out_y = run_panel(tmp_path, "years", df=df)
+    assert_every_block_ran(proc_y, out_y)
+    a = pd.read_csv(out_q / "estimates.csv")
+    b = pd.read_csv(out_y / "estimates.csv")
+    key = ["method", "outcome"]
+    # estimand names carry period numbers in one and years in the other: compare in order
+    for (m, o), ga in a.groupby(key, sort=True):
+        gb = b[(b["method"] == m) & (b["outcome"] == o)]
+        np.testing.assert_allclose(ga["estimate"], gb["estimate"], rtol=1e-9, err_msg=m)
+    panel = pd.read_csv(out_q / "panel.csv")
+    assert panel.loc[panel["time"] == 5, "time_code"].unique().tolist() == ["2002Q1"]

@@ -150,11 +150,13 @@ def fe_ols_arrays(
     cluster: np.ndarray | None = None,
     vcov: VcovType = "cluster",
     names: list[str] | None = None,
+    xd: np.ndarray | None = None,
 ) -> FEOLSResult:
-    """Numerical core: OLS of ``y`` on ``x`` absorbing ``fe_codes`` (already cleaned arrays)."""
+    """Numerical core: OLS of ``y`` on ``x`` absorbing ``fe_codes`` (already cleaned arrays);
+    ``xd``: ``x`` already projected off the fixed effects (saves a second projection)."""
     n, k = x.shape
     yd = demean(y, fe_codes)
-    xd = demean(x, fe_codes)
+    xd = demean(x, fe_codes) if xd is None else xd
     xtx = xd.T @ xd
     if np.linalg.matrix_rank(xtx) < k:
         raise InputError(
@@ -248,15 +250,18 @@ def fe_ols(
                           drop_singleton_fe=drop_singleton_fe)
     x = list(x)
     dropped: list[str] = []
+    xd = None
     if drop_collinear and x:
-        keep = independent_columns(demean(s.frame[x].to_numpy(float), s.fe_codes))
+        xd = demean(s.frame[x].to_numpy(float), s.fe_codes)
+        keep = independent_columns(xd)
         dropped = [c for c, k in zip(x, keep, strict=True) if not k]
         x = [c for c, k in zip(x, keep, strict=True) if k]
         if not x:
             raise InputError(f"every regressor ({dropped}) is collinear with the fixed effects;"
                              " nothing can be estimated")
+        xd = xd[:, keep]
     res = fe_ols_arrays(s.frame[y].to_numpy(float), s.frame[x].to_numpy(float), s.fe_codes,
-                        cluster=s.cluster, vcov=vcov, names=x)
+                        cluster=s.cluster, vcov=vcov, names=x, xd=xd)
     return replace(res, n_singletons_dropped=s.n_singletons_dropped,
                    extra={**res.extra, "dropped": dropped})
 

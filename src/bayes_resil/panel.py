@@ -48,6 +48,51 @@ def to_numeric(frame: pd.DataFrame, column: str, what: str) -> pd.Series:
     return num.astype(float)
 
 
+def _period(value) -> pd.Period | None:
+    try:
+        return pd.Period(str(value).strip())
+    except (ValueError, TypeError):
+        return None
+
+
+def date_codes(column: pd.Series) -> pd.Series | None:
+    """Day numbers (days since 1970-01-01, of each period's start) when the column holds dates,
+    months or quarters (``2001-03-15``, ``2001-03``, ``2001Q1``) rather than numbers; None
+    when it is numeric or not all date-like."""
+    if pd.api.types.is_numeric_dtype(column) or column.isna().any():
+        if pd.api.types.is_datetime64_any_dtype(column):
+            return (column.dt.normalize() - pd.Timestamp(0)).dt.days.astype(float)
+        return None
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return (column.dt.normalize() - pd.Timestamp(0)).dt.days.astype(float)
+    values = column.astype(str).str.strip()
+    if pd.to_numeric(values, errors="coerce").notna().all():
+        return None
+    uniques = {v: _period(v) for v in values.unique()}
+    if any(p is None for p in uniques.values()):
+        return None
+    days = {v: float((p.start_time - pd.Timestamp(0)).days) for v, p in uniques.items()}
+    return values.map(days)
+
+
+def _cohort_days(frame: pd.DataFrame, name: str, never_treated: Iterable) -> pd.Series:
+    """The cohort column in the same day numbers as a date-like time column (never-treated
+    codes and empty cells stay empty); an error names cells that are not dates."""
+    never = {str(v).strip() for v in never_treated}
+    text = frame["cohort"].astype("string").str.strip()
+    is_never = text.isna() | (text == "") | text.isin(never)
+    out = pd.Series(np.nan, index=frame.index)
+    for v in text[~is_never].unique():
+        p = _period(v)
+        if p is None:
+            bad = ~is_never & (text == v)
+            raise InputError(f"column {name!r} (cohort) must hold periods like the time column "
+                             f"(dates, months or quarters), or a never-treated code "
+                             f"{sorted(never)}:\n{_rows(frame, bad, ['unit', 'cohort'])}")
+        out[~is_never & (text == v)] = float((p.start_time - pd.Timestamp(0)).days)
+    return out
+
+
 def map_columns(raw: pd.DataFrame, columns: Mapping, never_treated: Iterable) -> pd.DataFrame:
     """Rename the user's columns to the canonical names and coerce types.
 
@@ -89,6 +134,11 @@ def map_columns(raw: pd.DataFrame, columns: Mapping, never_treated: Iterable) ->
         raise InputError(f"column {wanted['unit']!r} (unit) has {int(frame['unit'].isna().sum())}"
                          f" empty cell(s):\n{_rows(frame, frame['unit'].isna(), ['unit'])}")
     frame["unit"] = frame["unit"].astype(str).str.strip()
+    dated = date_codes(frame["time"])
+    if dated is not None:  # dates / months / quarters: day numbers, renumbered later
+        frame["time_label"] = frame["time"].astype(str).str.strip()
+        frame["time"], frame["cohort"] = dated, _cohort_days(frame, wanted["cohort"],
+                                                             never_treated)
     time = to_numeric(frame, "time", f"time, from {wanted['time']!r}")
     if time.isna().any():
         raise InputError(f"column {wanted['time']!r} (time) has empty cells:\n"
@@ -117,7 +167,8 @@ PERIOD_MODES = ("auto", "as_is")
 
 def renumber_periods(frame: pd.DataFrame, mode: str = "auto") -> list[str]:
     """Count periods, not time units, when the time codes are not consecutive whole numbers
-    (every other year, 2001 / 2003 / ...; yyyymm codes; irregular waves): with ``mode=auto``
+    (every other year, 2001 / 2003 / ...; yyyymm codes; irregular waves; dates, months or
+    quarters, always): with ``mode=auto``
     the periods are renumbered 1..T in time order (``time``; the original codes stay in
     ``time_code``) and each cohort becomes the first observed period at or after its first
     treated one, so event time ``-1`` is the last observed untreated period, as
@@ -127,20 +178,29 @@ def renumber_periods(frame: pd.DataFrame, mode: str = "auto") -> list[str]:
     if mode not in PERIOD_MODES:
         raise InputError(f"data.periods={mode!r}: use one of {list(PERIOD_MODES)}")
     periods = np.sort(frame["time"].unique())
-    if mode == "as_is" or periods.size < 2 or (np.diff(periods) == 1).all():
+    dated = "time_label" in frame.columns  # day numbers of dates: always renumbered
+    if not dated and (mode == "as_is" or periods.size < 2 or (np.diff(periods) == 1).all()):
         return []
     rank = {int(t): i + 1 for i, t in enumerate(periods)}
-    frame["time_code"] = frame["time"]
+    if "time_label" in frame.columns:  # date-like codes: their text is the code shown
+        labels = frame.drop_duplicates("time").set_index("time")["time_label"]
+        frame["time_code"] = frame.pop("time_label")
+        periods_shown = [labels[t] for t in periods]
+    else:
+        frame["time_code"] = frame["time"]
+        periods_shown = [int(t) for t in periods]
     frame["time"] = frame["time"].map(rank).astype(np.int64)
     cohort = frame["cohort"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     pos = np.searchsorted(periods, np.where(np.isnan(cohort), periods[-1], cohort))
     moved = ~np.isnan(cohort) & ~np.isin(cohort, periods)
     frame["cohort"] = pd.array(np.where(np.isnan(cohort), pd.NA, pos + 1), dtype="Int64")
-    shown = ", ".join(f"{t}->{rank[int(t)]}" for t in periods[:4])
-    note = (f"time codes are not consecutive ({', '.join(str(t) for t in periods[:4])}"
+    shown = ", ".join(f"{t}->{i + 1}" for i, t in enumerate(periods_shown[:4]))
+    what = "time codes are dates" if dated else "time codes are not consecutive"
+    note = (f"{what} ({', '.join(str(t) for t in periods_shown[:4])}"
             f"{', ...' if periods.size > 4 else ''}): periods renumbered 1..{periods.size} in "
             f"time order ({shown}{', ...' if periods.size > 4 else ''}; original codes in "
-            "column time_code), event times count periods (data.periods=as_is keeps the codes)")
+            "column time_code), event times count periods"
+            + ("" if dated else " (data.periods=as_is keeps the codes)"))
     if moved.any():
         note += (f"; {int(frame.loc[moved, 'unit'].nunique())} unit(s) first treated between "
                  "two observed periods count as treated from the next observed one")

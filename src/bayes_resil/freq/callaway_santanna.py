@@ -169,6 +169,10 @@ def wide_outcomes(sample: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame, np.nd
     return periods, wide, cohort.astype("Float64").to_numpy(dtype=float, na_value=np.inf)
 
 
+#: bootstrap draws computed at once
+BOOT_CHUNK = 256
+
+
 def clusters_of_units(sample: pd.DataFrame, units: pd.Index, vcov: str, cluster: str,
                       block: str) -> tuple[np.ndarray, str, list[str]]:
     """Cluster codes of ``units`` for influence-function standard errors, their label and
@@ -256,8 +260,14 @@ def callaway_santanna(data: StudyData, cfg: Mapping, controls: list[str], *, lev
     n_clusters = int(codes.max()) + 1
     draws = int(cfg.get("bootstrap", 999))
     rng = np.random.default_rng(int(cfg.get("seed", 20250929)))
-    # Rademacher multipliers per cluster (per unit when clustered by unit), as R did
-    boot = (rng.choice([-1.0, 1.0], size=(draws, n_clusters))[:, codes] @ infl) / n
+    # Rademacher multipliers per cluster (per unit when clustered by unit), as R did; in
+    # chunks of draws, so memory is chunk x clusters whatever the number of draws (one uniform
+    # per multiplier: the draws do not depend on the chunk size)
+    boot = np.empty((draws, infl.shape[1]))
+    for start in range(0, draws, BOOT_CHUNK):
+        size = min(BOOT_CHUNK, draws - start)
+        signs = np.where(rng.random((size, n_clusters)) < 0.5, -1.0, 1.0)
+        boot[start:start + size] = (signs[:, codes] @ infl) / n
     q75, q25 = np.quantile(boot, [0.75, 0.25], axis=0)
     se_boot = (q75 - q25) / (stats.norm.ppf(0.75) - stats.norm.ppf(0.25))
     is_event = np.array([name.startswith("event[") for name, *_ in ests])

@@ -23,7 +23,6 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 from scipy import sparse, stats
-from scipy.sparse.linalg import cg
 
 from ..errors import InputError
 from ..estimates import Estimate
@@ -41,12 +40,36 @@ def _design(unit: np.ndarray, time: np.ndarray, x: np.ndarray, n_units: int, n_t
     return sparse.hstack([zu, zt, sparse.csr_matrix(x)]).tocsr()
 
 
-def _solve(m: sparse.spmatrix, b: np.ndarray) -> np.ndarray:
-    """A solution of the (singular, consistent) normal equations ``m c = b``."""
-    c, info = cg(m, b, rtol=1e-13, atol=0.0, maxiter=20_000)
-    if info != 0:  # pragma: no cover - would need a disconnected design
-        raise RuntimeError("imputation normal equations did not converge")
-    return c
+class NormalSolver:
+    """Exact solutions of the untreated normal equations ``m c = b`` for ``m = Z0'Z0`` with
+    ``Z0 = [unit dummies | period dummies | controls]``, many right-hand sides at once.
+
+    The unit block of ``m`` is diagonal (each unit's count of untreated observations), so it is
+    eliminated exactly: with ``m = [[D, B], [B', C]]``, ``S = C - B' D^-1 B`` is the small
+    (periods + controls) Schur complement, ``c_rest = S^+ (b_rest - B' D^-1 b_unit)`` (``S^+``
+    the pseudo-inverse: ``m`` is singular, one dimension per connected component of the
+    design, and any solution gives the same fitted values) and ``c_unit = D^-1 (b_unit - B
+    c_rest)``. One sparse product per block whatever the number of estimands (conjugate
+    gradients, one right-hand side at a time, took 38 s for the 30 estimands of a 400,000-row
+    panel)."""
+
+    def __init__(self, m: sparse.spmatrix, n_units: int):
+        m = sparse.csr_matrix(m)
+        self.n_units = n_units
+        self.d = m.diagonal()[:n_units]
+        self.b = m[:n_units, n_units:].tocsc()
+        c = m[n_units:, n_units:].toarray()
+        schur = c - (self.b.T @ sparse.diags(1.0 / self.d) @ self.b).toarray()
+        self.s_pinv = np.linalg.pinv(schur, rcond=1e-10, hermitian=True)
+
+    def solve(self, rhs: np.ndarray) -> np.ndarray:
+        """``c`` with ``m c = rhs`` for ``rhs`` (p,) or (p, r)."""
+        r = rhs if rhs.ndim == 2 else rhs[:, None]
+        r_u, r_rest = r[:self.n_units], r[self.n_units:]
+        c_rest = self.s_pinv @ (r_rest - self.b.T @ (r_u / self.d[:, None]))
+        c_u = (r_u - self.b @ c_rest) / self.d[:, None]
+        out = np.vstack([c_u, c_rest])
+        return out if rhs.ndim == 2 else out[:, 0]
 
 
 def imputation_fit(frame: pd.DataFrame, controls: list[str]) -> dict:
@@ -68,16 +91,17 @@ def imputation_fit(frame: pd.DataFrame, controls: list[str]) -> dict:
     z0, z1 = z[~treated], z[treated]
     y = f["y"].to_numpy(float)
     m0 = (z0.T @ z0).tocsr()
-    coef = _solve(m0, z0.T @ y[~treated])
+    solver = NormalSolver(m0, nu)
+    coef = solver.solve(z0.T @ y[~treated])
     y0_hat = z @ coef
     tau = y[treated] - y0_hat[treated]
-    return dict(frame=f, treated=treated, z0=z0, z1=z1, m0=m0, y=y, y0_hat=y0_hat, tau=tau,
-                unit=unit, dropped=dropped)
+    return dict(frame=f, treated=treated, z0=z0, z1=z1, m0=m0, solver=solver, y=y,
+                y0_hat=y0_hat, tau=tau, unit=unit, dropped=dropped)
 
 
 def linear_weights(fit: dict, w1: np.ndarray) -> np.ndarray:
     """Weights ``v`` on all observations with ``sum_treated w1 * tau = v @ y``."""
-    c = _solve(fit["m0"], fit["z1"].T @ w1)
+    c = fit["solver"].solve(fit["z1"].T @ w1)
     v = np.zeros(fit["y"].size)
     v[fit["treated"]] = w1
     v[~fit["treated"]] = -(fit["z0"] @ c)

@@ -39,13 +39,18 @@ def saturated_design(p: pd.DataFrame, reference: int = -1) -> tuple[pd.DataFrame
                      f"(periods from {last} on dropped)")
     e = (p["time"] - p["cohort"].astype("Float64")).astype("Int64")
     cells = pd.DataFrame({"g": p["cohort"], "e": e}).dropna()
-    cols = {}
-    for (g, k), _ in cells.groupby(["g", "e"]):
-        if int(k) == reference:
-            continue
-        cols[f"sa_{int(g)}_{int(k)}"] = ((p["cohort"] == g) & (e == k)).fillna(False).astype(
-            int).to_numpy()
-    dummies = pd.DataFrame(cols, index=p.index)
+    pairs = [(int(g), int(k)) for (g, k), _ in cells.groupby(["g", "e"]) if int(k) != reference]
+    # one pass: each row's (cohort, event time) position among the pairs, then one-hot
+    index = {pair: j for j, pair in enumerate(pairs)}
+    g_arr = p["cohort"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    e_arr = e.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    pos = np.array([index.get((int(g), int(k)), -1) if g == g and k == k else -1
+                    for g, k in zip(g_arr, e_arr, strict=True)], dtype=np.int64)
+    onehot = np.zeros((len(p), len(pairs)), dtype=np.int64)
+    rows = np.flatnonzero(pos >= 0)
+    onehot[rows, pos[rows]] = 1
+    dummies = pd.DataFrame(onehot, index=p.index,
+                           columns=[f"sa_{g}_{k}" for g, k in pairs])
     return p, dummies, notes
 
 
@@ -67,8 +72,8 @@ def sun_abraham(data: StudyData, cfg: Mapping, controls: list[str], *, level: fl
     idx = {t: i for i, t in enumerate(res.names)}
     meta = pd.DataFrame([(t, int(t.split("_")[1]), int(t.split("_")[2])) for t in terms],
                         columns=["term", "g", "e"])
-    meta["n"] = [int(frame.loc[frame[["y", *controls]].notna().all(axis=1), t].sum())
-                 for t in terms]
+    complete = frame[["y", *controls]].notna().all(axis=1).to_numpy()
+    meta["n"] = frame.loc[complete, terms].sum().astype(int).to_numpy() if terms else []
     q = stats.t.ppf(0.5 + level / 2, res.df_t)
     rows = []
 
