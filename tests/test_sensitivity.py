@@ -50,3 +50,21 @@ def test_breakdown_values_close_the_robust_interval_at_zero(study):
     for (_, _), g in table.groupby(["target", "restriction"]):
         g = g.sort_values("size")
         assert np.all(np.diff(g["ci_lower"]) <= 1e-15) and np.all(np.diff(g["ci_upper"]) >= -1e-15)
+
+
+def test_clustered_target_se_is_callaway_santannas_and_hc1_is_refused_with_a_note(study):
+    """freq.cluster=province reaches the sensitivity analysis: its target SE is the
+    province-clustered Callaway-Sant'Anna SE (itself the CR0 of the 2x2 regressions,
+    test_callaway_santanna); freq.vcov=hc1 does not apply and says so."""
+    kw = {**KW, "cluster": "province"}
+    rows, _, notes = honest_did(study, {"targets": [0]}, [], **kw)
+    got = to_frame(rows).set_index("estimand")
+    cs = to_frame(callaway_santanna(study, {"bootstrap": 9}, [], **kw)[0]).set_index(
+        "estimand")
+    assert got.loc["breakdown[relative_magnitudes,event[0]]", "target_se"] == pytest.approx(
+        cs.loc["event[0]", "std_error"], rel=1e-12)
+    unit = to_frame(honest_did(study, {"targets": [0]}, [], **KW)[0]).set_index("estimand")
+    assert unit.loc["breakdown[relative_magnitudes,event[0]]", "target_se"] != pytest.approx(
+        got.loc["breakdown[relative_magnitudes,event[0]]", "target_se"], rel=1e-3)
+    _, _, notes = honest_did(study, {"targets": [0]}, [], **{**KW, "vcov": "hc1"})
+    assert any("freq.vcov=hc1 does not apply" in n for n in notes)
