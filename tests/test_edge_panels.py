@@ -263,3 +263,20 @@ def test_quarter_codes_are_periods_and_give_the_same_estimates_as_whole_numbers(
         np.testing.assert_allclose(ga["estimate"], gb["estimate"], rtol=1e-9, err_msg=m)
     panel = pd.read_csv(out_q / "panel.csv")
     assert panel.loc[panel["time"] == 5, "time_code"].unique().tolist() == ["2002Q1"]
+
+
+def test_cluster_and_vcov_reach_callaway_santanna_and_the_sensitivity_through_the_cli(
+        tmp_path):
+    df = edge_panel("default")
+    df["grp"] = "g" + (df["unit"].str[1:].astype(int) % 7).astype(str)  # whole units
+    proc, out = run_panel(tmp_path, "clustered", "freq=staggered", "freq.cluster=grp",
+                          df=df)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    est = pd.read_csv(out / "estimates.csv")
+    cs = est[est["method"] == "callaway_santanna"]
+    assert (cs["vcov"] == "influence function, clustered by grp").all()
+    assert (cs["n_clusters"] == 7).all()
+    proc, out = run_panel(tmp_path, "hc1", "freq=staggered", "freq.vcov=hc1", df=df)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "callaway_santanna: freq.vcov=hc1 does not apply" in proc.stdout
+    assert "honest_did: freq.vcov=hc1 does not apply" in proc.stdout

@@ -82,3 +82,25 @@ def test_throttle_logs_at_most_every_interval(caplog):
         for _ in range(5):
             throttle(progress)
     assert sum("sampling: " in r.getMessage() for r in caplog.records) == 1
+
+
+def test_a_bayesian_step_that_fails_on_the_data_leaves_the_frequentist_results(
+        tmp_path, monkeypatch):
+    import numpy as np
+
+    import bayes_resil.app as app
+
+    def singular(*args, **kwargs):
+        raise np.linalg.LinAlgError("Matrix is not positive definite")
+
+    monkeypatch.setattr(app, "run_bayes", singular)
+    cfg = compose(["model=twfe", "freq=baseline"])
+    out = run(cfg, tmp_path / "run")  # no exception: exit 0 with a warning
+    steps = pd.read_csv(out / "steps.csv").set_index("step")
+    assert steps.loc["model=twfe", "status"] == "failed"
+    assert "LinAlgError: Matrix is not positive definite" in steps.loc["model=twfe", "reason"]
+    assert steps.loc["baseline", "status"] == "ok"
+    assert "twfe" in set(pd.read_csv(out / "estimates.csv")["method"])
+    summary = (out / "summary.txt").read_text()
+    assert "bayes step model=twfe FAILED on the data" in summary
+    assert "FAILED on the data" in (out / "report.md").read_text()
