@@ -21,8 +21,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from . import __version__, resume
-from .bayes.diagnostics import saved_status
-from .bayes.run import run_bayes
+from .bayes.status import saved_status
 from .design import published_tables
 from .errors import DiagnosticsFailed, InputError, StepError, StepsFailed
 from .estimates import to_frame
@@ -48,6 +47,15 @@ CONVENTION = {
     "hc1": "heteroskedasticity-robust HC1 SE, as Stata ', robust'",
     "iid": "iid (classical) SE",
 }
+
+
+def run_bayes(data: StudyData, cfg: DictConfig, est, out: Path, *, level: float):
+    """The Bayesian step (:func:`bayes_resil.bayes.run.run_bayes`), imported only when a model
+    is asked for: PyMC, PyTensor and ArviZ take 2-3 s to import, which a ``model=none`` run
+    does not need."""
+    from .bayes.run import run_bayes as _run_bayes
+
+    return _run_bayes(data, cfg, est, out, level=level)
 
 
 def _tagged(frame, data: StudyData):

@@ -26,9 +26,8 @@ from hydra.experimental.callback import Callback
 from matplotlib.figure import Figure
 from omegaconf import DictConfig
 
-from .bayes.diagnostics import saved_status
 from .bayes.population import POPULATION
-from .loo import loo_table
+from .bayes.status import saved_status
 from .outputs import write_csv
 from .report import write_sweep_report
 
@@ -115,6 +114,8 @@ def write_sweep(sweep_dir: str | Path) -> tuple[Path, pd.DataFrame]:
                   if (sweep_dir / str(r.job) / "posterior.nc").is_file()]
     loo = None
     if posteriors:
+        from .loo import loo_table  # arviz-stats only when there are posteriors to compare
+
         loo, influential = loo_table(posteriors)
         write_csv(loo, sweep_dir / "loo_comparison.csv")
         write_csv(influential, sweep_dir / "loo_influential.csv")

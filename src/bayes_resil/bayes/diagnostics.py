@@ -19,6 +19,7 @@ import pandas as pd
 import xarray as xr
 
 from .models import BuiltModel
+from .status import saved_status  # noqa: F401 - re-exported (read by runs without the Bayesian stack)
 
 log = logging.getLogger("bayes_resil")
 
@@ -36,13 +37,6 @@ class Diagnostics:
     @property
     def passed(self) -> bool:
         return not self.failures
-
-
-def saved_status(table: pd.DataFrame) -> tuple[bool, list[str]]:
-    """(passed, failures) of a run from its ``diagnostics.csv`` table (as written above)."""
-    passed = bool(table["passed"].all())
-    text = table["failures"].fillna("").astype(str).iloc[0] if "failures" in table else ""
-    return passed, [f for f in text.split("; ") if f]
 
 
 def diagnose(idata: xr.DataTree, built: BuiltModel, checks: Mapping | None = None, *,

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..bayes.diagnostics import saved_status
+from ..bayes.status import saved_status
 from ..outputs import write_text
 from ..tables import PAPER_TABLES, cell_rows
 from .document import Alert, Block, Bullets, Cell, Figure, Heading, Paragraph, Table, to_html
