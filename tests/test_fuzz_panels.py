@@ -179,6 +179,9 @@ def test_random_panels_give_references_or_clear_errors(df):
                    & (est["estimand"] != "pretrend_wald")]
         values = rows[["estimate", "std_error"]].to_numpy(float)
         assert np.isfinite(values[:, 0]).all(), rows.to_string()
+        # every SE finite, except the reference period's (normalised to 0, no SE)
+        has_se = ~rows["note"].fillna("").str.contains("reference period").to_numpy()
+        assert np.isfinite(values[has_se, 1]).all(), rows[has_se].to_string()
         p = data.panel.dropna(subset=["y"])
         CHECKS[step.step](est, p, res.notes)
         event(f"{step.step}: compared with the reference")

@@ -48,14 +48,18 @@ class FEOLSResult:
 
     @property
     def se(self) -> np.ndarray:
-        return np.sqrt(np.diag(self.vcov))
+        # a perfect fit leaves a variance of 0 that rounding can push just below it
+        return np.sqrt(np.clip(np.diag(self.vcov), 0.0, None))
 
     def conf_int(self, level: float = 0.95) -> np.ndarray:
         q = stats.t.ppf(0.5 + level / 2, self.df_t)
         return np.column_stack([self.coef - q * self.se, self.coef + q * self.se])
 
     def pvalues(self) -> np.ndarray:
-        return 2 * stats.t.sf(np.abs(self.coef / self.se), self.df_t)
+        se = self.se
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = np.abs(self.coef / np.where(se > 0, se, np.nan))
+        return 2 * stats.t.sf(t, self.df_t)  # NaN where the SE is 0 (a perfect fit)
 
     def tidy(self, level: float = 0.95) -> pd.DataFrame:
         ci = self.conf_int(level)
