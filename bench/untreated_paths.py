@@ -11,6 +11,12 @@ sample (the six controls, listwise deletion as in the models):
 * ``region_year``   + region x year effects
 * ``city_trend``    + a linear trend per city
 * ``city_trend+region_year``
+* ``model_mean``    city trend + year effects varying with the whitened control means (the
+  robust design's untreated mean, ``model.covariate_years``), by least squares
+* ``model_mean+level_year``  + year effects loading on each city's own fitted level
+  (two steps: the city's level + trend path from ``model_mean``, standardised, times year
+  dummies): does the 2020 shock move cities by their level?
+* ``model_mean+pre_year``    + year effects loading on the 2010-2014 outcome mean and slope
 
 For each skeleton: the mean prediction error over the treated cells (``att`` under the null,
 and per region) - its mean over panels is the bias of the imputation, its sd over panels the
@@ -36,9 +42,11 @@ import pandas as pd
 
 from bayes_resil.app import compose
 from bayes_resil.bayes.data import model_data
+from bayes_resil.bayes.untreated_mean import whitened
 from bayes_resil.study import load_study
 
-SKELETONS = ("twfe", "region_year", "city_trend", "city_trend+region_year")
+SKELETONS = ("twfe", "region_year", "city_trend", "city_trend+region_year", "model_mean",
+             "model_mean+level_year", "model_mean+pre_year")
 REGIONS = ("East", "Central", "West")
 
 
@@ -50,10 +58,39 @@ def design(p: pd.DataFrame, controls: list[str], kind: str) -> np.ndarray:
     if "city_trend" in kind:
         tt = (p["t"].to_numpy() - (n_times - 1) / 2) / (n_times - 1)
         cols.append(unit * tt[:, None])
+    if "model_mean" in kind:
+        tt = (p["t"].to_numpy() - (n_times - 1) / 2) / (n_times - 1)
+        cols.append(unit * tt[:, None])
+        z = whitened(p.groupby("u")[controls].mean().to_numpy())[p["u"]]
+        cols.append(_by_year(z, year))
     if "region_year" in kind:
         reg = pd.get_dummies(p["region"]).to_numpy(float)[:, 1:]
-        cols.append((reg[:, :, None] * year[:, None, :]).reshape(len(p), -1))
+        cols.append(_by_year(reg, year))
+    if "pre_year" in kind:
+        pre = p[p["time"] <= 2014].groupby("u")
+        q = np.column_stack([pre["y"].mean(), pre.apply(
+            lambda g: np.polyfit(g["time"], g["y"], 1)[0] if len(g) > 1 else 0.0)])
+        cols.append(_by_year(((q - q.mean(0)) / q.std(0))[p["u"]], year))
     return np.column_stack(cols)
+
+
+def _by_year(z: np.ndarray, year: np.ndarray) -> np.ndarray:
+    """Each column of ``z`` times each year dummy (year effects varying with ``z``)."""
+    return (z[:, :, None] * year[:, None, :]).reshape(len(z), -1)
+
+
+def level_year(p: pd.DataFrame, controls: list[str], treated: np.ndarray) -> np.ndarray:
+    """``model_mean`` plus year effects times each city's own fitted path (level + trend from
+    a first ``model_mean`` fit on the untreated cells, standardised)."""
+    X = design(p, controls, "model_mean")
+    n_units, n_times = int(p["u"].max()) + 1, int(p["t"].max()) + 1
+    b, *_ = np.linalg.lstsq(X[~treated], p["y"].to_numpy(float)[~treated], rcond=None)
+    unit = np.eye(n_units)[p["u"]]
+    tt = (p["t"].to_numpy() - (n_times - 1) / 2) / (n_times - 1)
+    k = n_units + n_times - 1 + len(controls)
+    path = unit @ b[:n_units] + (unit * tt[:, None]) @ b[k:k + n_units]
+    path = (path - path.mean()) / path.std()
+    return np.column_stack([X, path[:, None] * np.eye(n_times)[p["t"]][:, 1:]])
 
 
 def null_panel(seed: int) -> tuple[pd.DataFrame, list[str]]:
@@ -73,13 +110,16 @@ def imputation_errors(p: pd.DataFrame, controls: list[str], seed: int) -> list[d
     y = p["y"].to_numpy(float)
     rows = []
     for kind in SKELETONS:
-        X = design(p, controls, kind)
+        X = level_year(p, controls, treated) if kind.endswith("level_year") else design(
+            p, controls, kind)
         b, *_ = np.linalg.lstsq(X[~treated], y[~treated], rcond=None)
         err = y[treated] - X[treated] @ b
         row = {"seed": seed, "skeleton": kind, "att": err.mean(),
                "residual_sd": (y[~treated] - X[~treated] @ b).std()}
         reg = p.loc[treated, "region"].to_numpy()
         row |= {r: err[reg == r].mean() for r in REGIONS}
+        years = p.loc[treated, "time"].to_numpy()
+        row |= {str(t): err[years == t].mean() for t in (2017, 2020, 2022)}
         rows.append(row)
     return rows
 
@@ -118,7 +158,7 @@ def main() -> None:
         trends += trend_extrapolation(p, seed)
         print(f"panel {seed} done ({time.perf_counter() - t0:.0f} s)", flush=True)
     e = pd.DataFrame(errs)
-    cols = ["att", *REGIONS]
+    cols = ["att", *REGIONS, "2017", "2020", "2022"]
     summary = e.groupby("skeleton")[cols + ["residual_sd"]].agg(["mean", "std"])
     pd.set_option("display.width", 160)
     print(f"\nNull panels {args.first_seed}-{args.first_seed + args.panels - 1}: mean prediction "
