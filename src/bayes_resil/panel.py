@@ -55,24 +55,26 @@ def _period(value) -> pd.Period | None:
         return None
 
 
+def _days(p: pd.Period) -> float:
+    """Days from 1970-01-01 to the start of ``p``."""
+    return float((p.start_time - pd.Timestamp(0)).days)
+
+
 def date_codes(column: pd.Series) -> pd.Series | None:
     """Day numbers (days since 1970-01-01, of each period's start) when the column holds dates,
     months or quarters (``2001-03-15``, ``2001-03``, ``2001Q1``) rather than numbers; None
     when it is numeric or not all date-like."""
-    if pd.api.types.is_numeric_dtype(column) or column.isna().any():
-        if pd.api.types.is_datetime64_any_dtype(column):
-            return (column.dt.normalize() - pd.Timestamp(0)).dt.days.astype(float)
-        return None
     if pd.api.types.is_datetime64_any_dtype(column):
         return (column.dt.normalize() - pd.Timestamp(0)).dt.days.astype(float)
+    if pd.api.types.is_numeric_dtype(column) or column.isna().any():
+        return None
     values = column.astype(str).str.strip()
     if pd.to_numeric(values, errors="coerce").notna().all():
         return None
     uniques = {v: _period(v) for v in values.unique()}
     if any(p is None for p in uniques.values()):
         return None
-    days = {v: float((p.start_time - pd.Timestamp(0)).days) for v, p in uniques.items()}
-    return values.map(days)
+    return values.map({v: _days(p) for v, p in uniques.items()})
 
 
 def _cohort_days(frame: pd.DataFrame, name: str, never_treated: Iterable) -> pd.Series:
@@ -89,7 +91,7 @@ def _cohort_days(frame: pd.DataFrame, name: str, never_treated: Iterable) -> pd.
             raise InputError(f"column {name!r} (cohort) must hold periods like the time column "
                              f"(dates, months or quarters), or a never-treated code "
                              f"{sorted(never)}:\n{_rows(frame, bad, ['unit', 'cohort'])}")
-        out[~is_never & (text == v)] = float((p.start_time - pd.Timestamp(0)).days)
+        out[~is_never & (text == v)] = _days(p)
     return out
 
 
@@ -182,7 +184,7 @@ def renumber_periods(frame: pd.DataFrame, mode: str = "auto") -> list[str]:
     if not dated and (mode == "as_is" or periods.size < 2 or (np.diff(periods) == 1).all()):
         return []
     rank = {int(t): i + 1 for i, t in enumerate(periods)}
-    if "time_label" in frame.columns:  # date-like codes: their text is the code shown
+    if dated:  # their text is the code shown
         labels = frame.drop_duplicates("time").set_index("time")["time_label"]
         frame["time_code"] = frame.pop("time_label")
         periods_shown = [labels[t] for t in periods]

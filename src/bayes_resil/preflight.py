@@ -17,13 +17,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from typing import get_args
 
 from .errors import InputError
+from .ols import VcovType
 from .study import StudyData
 
 log = logging.getLogger("bayes_resil")
-
-VCOVS = ("cluster", "hc1", "iid")
 
 #: what to try instead when a model's data requirement fails
 ALTERNATIVES = {
@@ -51,15 +51,14 @@ def check_run(data: StudyData, cfg: Mapping) -> None:
 
 
 def _freq_problems(data: StudyData, fcfg: Mapping) -> list[str]:
-    from .freq.suite import BLOCKS
+    from .freq.callaway_santanna import CONTROLS
+    from .freq.suite import unknown_blocks
 
-    problems = []
-    unknown = [b for b in fcfg.get("blocks", []) or [] if b not in BLOCKS]
-    if unknown:
-        problems.append(f"unknown freq block(s) {unknown}; known: {list(BLOCKS)}")
+    blocks = list(fcfg.get("blocks", []) or [])
+    problems = [m for m in [unknown_blocks(blocks)] if m]
     vcov = str(fcfg.get("vcov", "cluster"))
-    if vcov not in VCOVS:
-        problems.append(f"freq.vcov={vcov!r}: use one of {list(VCOVS)}")
+    if vcov not in get_args(VcovType):
+        problems.append(f"freq.vcov={vcov!r}: use one of {list(get_args(VcovType))}")
     cluster = fcfg.get("cluster", "unit")
     if vcov == "cluster" and cluster and cluster not in data.panel.columns:
         problems.append(f"freq.cluster={cluster!r} is not a column of the panel (columns: "
@@ -67,7 +66,7 @@ def _freq_problems(data: StudyData, fcfg: Mapping) -> list[str]:
                         "freq.cluster=unit")
     for block in ("callaway_santanna", "honest_did"):
         control = str((fcfg.get(block, {}) or {}).get("control", "never"))
-        if block in (fcfg.get("blocks", []) or []) and control not in ("never", "not_yet"):
+        if block in blocks and control not in CONTROLS:
             problems.append(f"freq.{block}.control={control!r}: use never or not_yet")
     return problems
 

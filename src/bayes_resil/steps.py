@@ -20,6 +20,7 @@ Each frequentist block and the Bayesian step run through :func:`isolated`. Its o
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,19 +35,15 @@ from .outputs import write_csv
 
 log = logging.getLogger("bayes_resil")
 
-STATUSES = ("ok", "failed", "error")
-
-
 def data_errors() -> tuple[type[BaseException], ...]:
     """Exceptions that mean "these data do not allow this step" rather than a bug."""
     errors: list[type[BaseException]] = [InputError, np.linalg.LinAlgError, FloatingPointError,
                                          ZeroDivisionError]
-    try:  # the sampler's "the model cannot start / evaluate at the initial point"
-        from pymc.exceptions import SamplingError
-
-        errors.append(SamplingError)
-    except ImportError:  # pragma: no cover - pymc is a dependency
-        pass
+    # the sampler's "the model cannot start / evaluate at the initial point"; only when PyMC is
+    # loaded (otherwise nothing can have raised it, and a model=none run need not import it)
+    pymc_errors = sys.modules.get("pymc.exceptions")
+    if pymc_errors is not None:
+        errors.append(pymc_errors.SamplingError)
     return tuple(errors)
 
 

@@ -19,7 +19,6 @@ import pandas as pd
 import xarray as xr
 
 from .models import BuiltModel
-from .status import saved_status  # noqa: F401 - re-exported (read by runs without the Bayesian stack)
 
 log = logging.getLogger("bayes_resil")
 

@@ -46,7 +46,8 @@ def _seconds(s: float) -> str:
 
 
 class _Throttle:
-    """Calls ``emit(progress, elapsed)`` at most every ``every`` seconds (thread-safe)."""
+    """Logs :func:`progress_line` at most every ``every`` seconds (thread-safe); the rate of
+    draws is measured from the first report, i.e. after the model has compiled."""
 
     def __init__(self, every: float):
         self.every, self.t0, self.last = every, time.perf_counter(), -float("inf")
@@ -55,23 +56,23 @@ class _Throttle:
 
     def __call__(self, progress) -> None:
         now = time.perf_counter()
+        done = draws_done(progress)
         with self.lock:
             if self.first is None:  # the model has compiled: draws start now
-                self.first = (now, draws_done(progress))
+                self.first = (now, done)
             if now - self.last < self.every:
                 return
             self.last = now
             t1, d1 = self.first
-        done = draws_done(progress)
         rate = (done - d1) / (now - t1) if done > d1 and now > t1 else None
         log.info("%s", progress_line(progress, now - self.t0, rate))
 
 
 @contextmanager
-def logged_progress(every: float, force: bool = False) -> Iterator[None]:
+def logged_progress(every: float) -> Iterator[None]:
     """Log nutpie's progress every ``every`` seconds while sampling, when stderr is not a
-    terminal (or ``force``); ``every <= 0`` turns it off."""
-    if every <= 0 or (sys.stderr.isatty() and not force):
+    terminal (there the progress bar shows it); ``every <= 0`` turns it off."""
+    if every <= 0 or sys.stderr.isatty():
         yield
         return
     try:

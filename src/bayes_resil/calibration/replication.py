@@ -33,6 +33,7 @@ from ..errors import InputError
 from ..estimates import to_frame
 from ..outputs import write_csv
 from ..resume import code_hash
+from ..steps import not_ok
 from ..study import StudyData, load_study
 from .truth import attach_truth, freq_samples, sample_name, unit_time_keys
 
@@ -123,7 +124,7 @@ def freq_rows(data: StudyData, freq_cfg, level: float) -> pd.DataFrame:
         except Exception as exc:  # noqa: BLE001 - recorded as this block's error, the rest go on
             parts.append(_error_row(block, exc))
             continue
-        failed = [s for s in res.steps if not s.ok]  # run_freq isolates each block
+        failed = not_ok(res.steps)  # run_freq isolates each block
         if failed:
             # (a bug's traceback was logged by the step itself)
             parts.append(pd.DataFrame([{"method": block, "error": failed[0].reason[:500],

@@ -169,6 +169,9 @@ def wide_outcomes(sample: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame, np.nd
     return periods, wide, cohort.astype("Float64").to_numpy(dtype=float, na_value=np.inf)
 
 
+#: comparison groups (``control``): never-treated units, or those not yet treated
+CONTROLS = ("never", "not_yet")
+
 #: bootstrap draws computed at once
 BOOT_CHUNK = 256
 
@@ -223,7 +226,7 @@ def callaway_santanna(data: StudyData, cfg: Mapping, controls: list[str], *, lev
         xwide = np.stack([sample.pivot(index="unit", columns="time", values=c).reindex(
             index=wide.index, columns=periods).to_numpy() for c in covariates], axis=2)
     control = str(cfg.get("control", "never"))
-    if control not in ("never", "not_yet"):
+    if control not in CONTROLS:
         raise InputError(f"freq.callaway_santanna.control={control!r}: use never or not_yet")
     method = str(cfg.get("est_method", "dr"))
     table, psi = group_time(wide.to_numpy(), cohort, periods, control, xwide, method)

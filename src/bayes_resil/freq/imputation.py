@@ -90,13 +90,12 @@ def imputation_fit(frame: pd.DataFrame, controls: list[str]) -> dict:
     z = _design(unit, time, x, nu, nt)
     z0, z1 = z[~treated], z[treated]
     y = f["y"].to_numpy(float)
-    m0 = (z0.T @ z0).tocsr()
-    solver = NormalSolver(m0, nu)
+    solver = NormalSolver(z0.T @ z0, nu)
     coef = solver.solve(z0.T @ y[~treated])
     y0_hat = z @ coef
     tau = y[treated] - y0_hat[treated]
-    return dict(frame=f, treated=treated, z0=z0, z1=z1, m0=m0, solver=solver, y=y,
-                y0_hat=y0_hat, tau=tau, unit=unit, dropped=dropped)
+    return dict(frame=f, treated=treated, z0=z0, z1=z1, solver=solver, y=y, y0_hat=y0_hat,
+                tau=tau, unit=unit, dropped=dropped)
 
 
 def linear_weights(fit: dict, w1: np.ndarray) -> np.ndarray:

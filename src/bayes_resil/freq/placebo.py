@@ -81,8 +81,9 @@ def placebo_draws(data: StudyData, controls: list[str], permutations: int, seed:
     rng = np.random.default_rng(seed)
     time = sub["time"].to_numpy()
     draws = np.empty(permutations)
-    for start in range(0, permutations, max(1, int(chunk))):
-        size = min(max(1, int(chunk)), permutations - start)
+    chunk = max(1, int(chunk))
+    for start in range(0, permutations, chunk):
+        size = min(chunk, permutations - start)
         perms = np.array([rng.permutation(n_units) for _ in range(size)])
         draws[start:start + size] = proj.coefficients(
             permuted_treatment(unit_code, time, cohort_by_unit, perms))

@@ -48,12 +48,17 @@ class FreqResults:
     steps: list[StepStatus] = field(default_factory=list)
 
 
+def unknown_blocks(blocks) -> str | None:
+    """The message for block names that are not in :data:`BLOCKS`, or None."""
+    unknown = [b for b in blocks if b not in BLOCKS]
+    return f"unknown freq block(s) {unknown}; known: {list(BLOCKS)}" if unknown else None
+
+
 def run_freq(data: StudyData, cfg: Mapping, level: float = 0.95) -> FreqResults:
     """Every block listed in ``cfg.blocks``; unknown names are an error."""
     blocks = list(cfg.get("blocks", ["baseline"]))
-    unknown = [b for b in blocks if b not in BLOCKS]
-    if unknown:
-        raise InputError(f"unknown freq block(s) {unknown}; known: {list(BLOCKS)}")
+    if message := unknown_blocks(blocks):
+        raise InputError(message)
     out = FreqResults()
     tag = "simulated" if data.simulated else data.source
     controls = [c for c in data.controls if c in data.panel.columns] if cfg.get(

@@ -40,12 +40,10 @@ def saturated_design(p: pd.DataFrame, reference: int = -1) -> tuple[pd.DataFrame
     e = (p["time"] - p["cohort"].astype("Float64")).astype("Int64")
     cells = pd.DataFrame({"g": p["cohort"], "e": e}).dropna()
     pairs = [(int(g), int(k)) for (g, k), _ in cells.groupby(["g", "e"]) if int(k) != reference]
-    # one pass: each row's (cohort, event time) position among the pairs, then one-hot
-    index = {pair: j for j, pair in enumerate(pairs)}
-    g_arr = p["cohort"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-    e_arr = e.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-    pos = np.array([index.get((int(g), int(k)), -1) if g == g and k == k else -1
-                    for g, k in zip(g_arr, e_arr, strict=True)], dtype=np.int64)
+    # each row's (cohort, event time) position among the pairs (-1: none), then one-hot
+    pos = pd.MultiIndex.from_tuples(pairs, names=["g", "e"]).get_indexer(
+        pd.MultiIndex.from_arrays([p["cohort"].astype("Int64"), e], names=["g", "e"])
+    ) if pairs else np.full(len(p), -1)
     onehot = np.zeros((len(p), len(pairs)), dtype=np.int64)
     rows = np.flatnonzero(pos >= 0)
     onehot[rows, pos[rows]] = 1

@@ -16,6 +16,7 @@ import pandas as pd
 
 from ..bayes.status import saved_status
 from ..outputs import write_text
+from ..steps import not_ok
 from ..tables import PAPER_TABLES, cell_rows
 from .document import Alert, Block, Bullets, Cell, Figure, Heading, Paragraph, Table, to_html
 from .document import to_markdown as render_markdown
@@ -129,7 +130,7 @@ def run_blocks(out: Path, *, info: Sequence[tuple[str, str]], panel_lines: Seque
     est = pd.read_csv(out / "estimates.csv")
     diag = _read(out / "diagnostics.csv")
     top, diag_body = _diagnostic_blocks(diag)
-    failed = [s for s in steps if not s.ok]
+    failed = not_ok(steps)
     blocks: list[Block] = [Alert(
         f"{len(failed)} step(s) not computed; the other results below are complete",
         [s.line() for s in failed],
