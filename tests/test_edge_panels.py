@@ -21,7 +21,7 @@ from bayes_resil.freq.suite import BLOCKS
 from bayes_resil.study import load_study
 from conftest import cli
 
-FULL = [b for b in BLOCKS]  # freq=full runs every block
+FULL = list(BLOCKS)  # freq=full runs every block
 
 
 def edge_panel(kind: str, seed: int = 3, n: int = 60) -> pd.DataFrame:
