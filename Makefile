@@ -6,7 +6,7 @@ PIP_FLAGS ?= -q --disable-pip-version-check
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench clean-venv
+.PHONY: run test lint bench docs clean-venv
 
 $(VENV)/.created:
 	@py=$$(sh scripts/find_python.sh) || exit 1; \
@@ -20,17 +20,25 @@ $(VENV)/.installed: $(VENV)/.created pyproject.toml
 
 $(VENV)/.installed-dev: $(VENV)/.installed
 	@$(PY) -m pip install $(PIP_FLAGS) -e '.[dev]' 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
-	@$(PY) -c "import pytest, pyfixest, selenium, hypothesis, statsmodels" && touch $@
+	@$(PY) -c "import pytest, pyfixest, selenium, hypothesis, statsmodels, xdist" && touch $@
 
 run: $(VENV)/.installed
 	$(PY) -m bayes_resil $(ARGS)
 
+# one pytest-xdist worker per core, each test module on one worker (tests/conftest.py)
 test: $(VENV)/.installed-dev
 	@sh scripts/ensure_chromium.sh
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(PY) -m ruff check src tests bench
+
+$(VENV)/.installed-docs: $(VENV)/.installed
+	@$(PY) -m pip install $(PIP_FLAGS) -e '.[docs]' 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
+	@$(PY) -c "import mkdocs, mkdocstrings" && touch $@
+
+docs: $(VENV)/.installed-docs   # the API reference from the docstrings, and the walkthroughs, in site/
+	$(PY) -m mkdocs build --strict
 
 bench: $(VENV)/.installed-dev
 	$(PY) bench/run_all.py

@@ -17,6 +17,18 @@ import pytest
 from bayes_resil.app import compose
 from bayes_resil.study import load_study
 
+#: modules that share a costly session fixture run on the same xdist worker (default_run)
+SHARED_GROUP = {"test_report": "test_app"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (``make test``: ``-n auto --dist loadgroup``) each test module stays
+    on one worker, so its module fixtures are built once; modules sharing the default run
+    share a worker, so it is computed once."""
+    for item in items:
+        name = item.module.__name__.rpartition(".")[2]
+        item.add_marker(pytest.mark.xdist_group(SHARED_GROUP.get(name, name)))
+
 
 @pytest.fixture(scope="session")
 def default_cfg():

@@ -65,7 +65,7 @@ def test_robust_design_priors_reach_the_model(study):
 
 def test_prior_family_can_change_and_bad_family_is_a_clear_error(study):
     cfg = compose(["model=twfe", "model.design=twfe", "prior.effect.dist=StudentT",
-                   "+prior.effect.nu=3"])
+                   "prior.effect.nu=3"])
     md = model_data(study, [])
     built = BUILDERS["twfe"](md, PriorSet(cfg.prior, md.y_sd), cfg.model)
     assert type(built.model["att"].owner.op).__name__.startswith("StudentT")

@@ -139,7 +139,7 @@ def test_a_failing_block_is_recorded_and_the_study_goes_on(tmp_path):
     out = tmp_path / "study"
     proc = calibrate(f"hydra.run.dir={out}", "data=linear", "model=none", "freq=staggered",
                      "freq.blocks=[baseline,callaway_santanna]",
-                     "freq.callaway_santanna.control=bogus", "calibration.replications=3")
+                     "freq.callaway_santanna.covariates=[bogus]", "calibration.replications=3")
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = pd.read_csv(out / "calibration_rows.csv")
     errors = rows[rows["error"].notna()]
@@ -201,7 +201,8 @@ def compose_calibrate(overrides):
 
 @pytest.mark.parametrize(("args", "message"), [
     (["calibration.replications=-3"], "at least one replication"),
-    (["+data.simulation.bogus=1"], "unknown data.simulation option(s) ['bogus']"),
+    (["+data.simulation.bogus=1"], "unknown config key(s), not used by anything: "
+                                   "data.simulation.bogus"),
     (["data=linear", "model=iv"], "model iv cannot run on this design"),
     (["data=file", "data.path=x.csv"], "needs simulated data"),
     (["model=none", "calibration.sbc.simulations=5"], "has no Bayesian model"),

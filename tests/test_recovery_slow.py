@@ -53,7 +53,7 @@ def test_staggered_model_covers_the_true_effects(study, tmp_path):
     # full length (4 x 1000): at 4 x 600 one R-hat of this seed is 1.012
     res = fit(study, tmp_path, "model=staggered", "model.controls=false", "sampler.draws=1000",
               "sampler.tune=1000", sampler="nutpie")
-    assert res.diagnostics.passed, res.diagnostics.failures
+    assert res.passed, res.checks.failures
     rows = with_truth(res, study.truth)
     overall = rows.set_index("estimand").loc["att"]
     assert overall["covers"], overall
@@ -78,7 +78,7 @@ def test_staggered_model_covers_the_true_effects(study, tmp_path):
 
 def test_twfe_type_models_miss_the_att_under_heterogeneous_staggered_effects(study, tmp_path):
     res = fit(study, tmp_path, "model=twfe", "model.controls=false")
-    assert res.diagnostics.passed, res.diagnostics.failures
+    assert res.passed, res.checks.failures
     att = with_truth(res, study.truth).set_index("estimand").loc["att"]
     assert not att["covers"] and att["estimate"] < att["true_effect"]
 
@@ -86,6 +86,6 @@ def test_twfe_type_models_miss_the_att_under_heterogeneous_staggered_effects(stu
 def test_partial_pooling_pulls_the_one_city_batch_hardest(study, tmp_path):
     """Batch 1 is one city: partial pooling pulls it toward the mean more than the others."""
     res = fit(study, tmp_path, "model=hetero_batch")
-    c = res.comparison.set_index("estimand")
+    c = res.compare().set_index("estimand")
     s = c.loc[c.index.str.startswith("att[cohort="), "shrinkage_factor"]
     assert s.loc["att[cohort=2015]"] == s.max()

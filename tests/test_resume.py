@@ -27,8 +27,12 @@ def test_key_ignores_what_does_not_change_results_and_sees_what_does(study):
     base = compose(["model=twfe"])
     key = resume.run_key(base, study.panel)["key"]
     for same in (["force=true"], ["sampler.progress=false"], ["reuse.search=[elsewhere]"],
-                 ["+data.path=/some/where.csv"], ["sampler.cores=1"]):
+                 ["sampler.cores=1"]):
         assert resume.run_key(compose(["model=twfe", *same]), study.panel)["key"] == key
+    # a file's path is not in the key (its content is)
+    keys = {resume.run_key(compose(["data=file", f"data.path={p}"]), study.panel)["key"]
+            for p in ("/some/where.csv", "/else/where.csv")}
+    assert len(keys) == 1
     for other in (["prior=skeptical"], ["ci_level=0.9"], ["sampler.draws=999"]):
         assert resume.run_key(compose(["model=twfe", *other]), study.panel)["key"] != key
     panel = study.panel.copy()

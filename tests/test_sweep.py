@@ -114,13 +114,16 @@ def test_sweep_report_opens_and_links_every_job(sweep, browser):
 
 
 def test_a_failed_job_does_not_end_the_sweep(tmp_path):
-    proc = multirun(tmp_path, "model=none", "freq=baseline", "data.roster=paper283,bogus",
+    # a job that fails on the data (a cluster column the panel does not have), not on its
+    # config's values (those are refused when the sweep is composed)
+    proc = multirun(tmp_path, "model=none", "freq=baseline", "freq.cluster=unit,nonesuch",
                     f"hydra.sweep.dir={tmp_path / 'multi'}")
     assert proc.returncode == 0, proc.stderr
     table = pd.read_csv(tmp_path / "multi" / "sweep_comparison.csv")
     status = table.drop_duplicates("job").set_index("job")["status"]
     assert status.loc[0] == "finished"
-    assert status.loc[1].startswith("failed: data.roster='bogus'")
+    assert status.loc[1].startswith("failed: the config asks for something the data")
+    assert "freq.cluster='nonesuch'" in (tmp_path / "multi" / "1" / "error.txt").read_text()
     html = (tmp_path / "multi" / "sweep_report.html").read_text(encoding="utf-8")
     assert 'class="alert alert-error"' in html and "1 job(s) failed" in html
 

@@ -84,6 +84,17 @@ def parse(name: str) -> Estimand:
     return Estimand(kind="other", raw=name)
 
 
+def kinds(names) -> np.ndarray:
+    """The kind of each name (an array, for selecting rows of a table)."""
+    return np.array([parse(str(n)).kind for n in names], dtype=object)
+
+
+def events(names) -> np.ndarray:
+    """The event time of each name (NaN where it is not an event-time estimand)."""
+    return np.array([np.nan if (e := parse(str(n))).event is None else e.event for n in names],
+                    float)
+
+
 _ORDER = {"att": 0, "region": 1, "cohort": 2, "time": 3, "event": 4, "cell": 5, "path": 6,
           "other": 7}
 

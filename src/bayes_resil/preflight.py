@@ -25,16 +25,6 @@ from .study import StudyData
 
 log = logging.getLogger("bayes_resil")
 
-#: what to try instead when a model's data requirement fails
-ALTERNATIVES = {
-    "hetero_region": "set data.columns.region to the column with the groups, or pick "
-                     "model=hetero_batch / model=staggered / model=twfe",
-    "hetero_batch": "pick model=twfe or model=event_study",
-    "iv": "set model.instrument to an instrument column, or pick model=twfe",
-    "mediation": "set model.mediator to a mediator column, or pick model=twfe",
-}
-
-
 def check_run(data: StudyData, cfg: Mapping) -> None:
     """Raise one :class:`InputError` listing every unmet requirement of ``cfg`` on ``data``."""
     t0 = time.perf_counter()
@@ -73,6 +63,7 @@ def _freq_problems(data: StudyData, fcfg: Mapping) -> list[str]:
 
 def _bayes_problems(data: StudyData, cfg: Mapping, name: str) -> list[str]:
     from .bayes.fit import prepare
+    from .bayes.registry import entry
     from .bayes.sampling import check_backend
 
     problems = []
@@ -81,8 +72,17 @@ def _bayes_problems(data: StudyData, cfg: Mapping, name: str) -> list[str]:
     except InputError as exc:
         problems.append(str(exc))
     try:
+        model = entry(name)
+    except InputError as exc:
+        return [*problems, str(exc)]
+    hint = model.alternatives
+    missing = [c for c in model.requires if c not in data.panel.columns]
+    if missing:
+        problems.append(f"model={name} needs the column(s) {missing}, which the panel does not "
+                        "have" + (f" ({hint})" if hint else ""))
+        return problems
+    try:
         prepare(data, cfg)
     except InputError as exc:
-        hint = ALTERNATIVES.get(name, "")
         problems.append(f"{exc}" + (f" ({hint})" if hint and hint not in str(exc) else ""))
     return problems

@@ -93,10 +93,15 @@ def _reason(exc: BaseException) -> str:
     return text if isinstance(exc, InputError) else f"{type(exc).__name__}: {text}"
 
 
+def steps_table(statuses: list[StepStatus]) -> pd.DataFrame:
+    """One row per step: ``step``, ``kind``, ``status``, ``seconds``, ``reason``."""
+    cols = ["step", "kind", "status", "seconds", "reason"]
+    return pd.DataFrame([asdict(s) for s in statuses], columns=cols)
+
+
 def write_steps(statuses: list[StepStatus], out: Path) -> list[str]:
     """``steps.csv`` (every step) and ``skipped.csv`` (those not ok); the file names."""
-    cols = ["step", "kind", "status", "seconds", "reason"]
-    table = pd.DataFrame([asdict(s) for s in statuses], columns=cols)
+    table = steps_table(statuses)
     write_csv(table, out / "steps.csv")
     write_csv(table[table["status"] != "ok"], out / "skipped.csv")
     return ["steps.csv", "skipped.csv"]

@@ -124,6 +124,14 @@ def load_file(data_cfg: Mapping, index_cfg: Mapping) -> StudyData:
         raise InputError("data=file needs data.path=/path/to/panel.csv (or .parquet/.xlsx/.dta)")
     raw = read_table(Path(str(path)).expanduser(), _get(data_cfg, "format"),
                      _get(data_cfg, "sheet"))
+    return load_frame(raw, data_cfg, index_cfg, source=f"file {path}")
+
+
+def load_frame(raw: pd.DataFrame, data_cfg: Mapping, index_cfg: Mapping | None,
+               source: str) -> StudyData:
+    """A user's panel already in memory (a file's rows, or a DataFrame from the API), with the
+    ``data.columns`` map, ``data.never_treated``, ``data.periods`` and ``data.study`` of
+    ``data_cfg``; ``source`` says where it came from."""
     columns = dict(_get(data_cfg, "columns", {}))
     frame = P.map_columns(raw, columns, list(_get(data_cfg, "never_treated", [0])))
     notes = P.validate_design(frame)
@@ -132,13 +140,13 @@ def load_file(data_cfg: Mapping, index_cfg: Mapping) -> StudyData:
     fit = weights = None
     study = _get(data_cfg, "study")
     if "y" in frame.columns:
-        label = f"{columns.get('outcome')} (from the file)"
+        label = f"{columns.get('outcome')} (from the data)"
     else:
         published = published_index_weights() if study == "cbec" else None
         fit, weights = _build_index(frame, index_cfg, published)
         label = "composite index (entropy-TOPSIS of the indicator columns)"
     return StudyData(
-        panel=P.order_columns(frame), source=f"file {path}", simulated=False, study=study,
+        panel=P.order_columns(frame), source=source, simulated=False, study=study,
         controls=list(_get(columns, "controls", [])), outcome_label=label, notes=notes,
         index_fit=fit, weights=weights,
     )

@@ -66,7 +66,7 @@ def estimates_lines(est: pd.DataFrame) -> list[str]:
 
 def bayes_lines(bayes) -> list[str]:
     """The Bayesian block, with a failed-diagnostics banner nobody can miss."""
-    diag = bayes.diagnostics
+    diag = bayes.checks
     name = bayes.built.name
     lines = []
     if not diag.passed:
@@ -108,8 +108,8 @@ def render_summary(data: StudyData, est: pd.DataFrame, out_dir: Path, files: lis
     if failed:
         lines += [f"!!! {len(failed)} STEP(S) NOT COMPUTED (the other results are complete; "
                   "steps.csv / skipped.csv):", *[f"!!!   - {s.line()}" for s in failed]]
-    if bayes is not None and not bayes.diagnostics.passed:
-        lines += [f"!!! WARNING: MCMC diagnostics FAILED ({len(bayes.diagnostics.failures)} "
+    if bayes is not None and not bayes.checks.passed:
+        lines += [f"!!! WARNING: MCMC diagnostics FAILED ({len(bayes.checks.failures)} "
                   "check(s)); details below !!!"]
     if data.simulated:
         lines += ["*** THESE DATA ARE SIMULATED (real design, simulated outcomes with known "

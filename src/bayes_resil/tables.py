@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .estimand import events, kinds
+
 
 @dataclass(frozen=True)
 class Column:
@@ -244,11 +246,11 @@ EVENT_METHODS = ("event_study", "sun_abraham", "callaway_santanna", "imputation"
 def event_time_table(est: pd.DataFrame, truth: pd.DataFrame | None = None) -> pd.DataFrame:
     """Event-time estimates of every estimator present, side by side (estimate and SE), with
     the true effect on simulated data: the staggered-adoption comparison in one table."""
-    sel = est[est["method"].isin(EVENT_METHODS) & est["estimand"].str.match(r"event\[-?\d+\]$")
+    sel = est[est["method"].isin(EVENT_METHODS) & (kinds(est["estimand"]) == "event")
               & (est["outcome"] == "y")].copy()
     if sel.empty:
         return pd.DataFrame()
-    sel["event_time"] = sel["estimand"].str.slice(6, -1).astype(int)
+    sel["event_time"] = events(sel["estimand"]).astype(int)
     wide = sel.pivot_table(index="event_time", columns="method",
                            values=["estimate", "std_error"], aggfunc="first")
     wide.columns = [f"{m}_{stat}" for stat, m in wide.columns]

@@ -13,13 +13,13 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ..errors import InputError
 from ..estimates import Estimate
 from ..study import StudyData
 from .data import ModelData, model_data
 from .diagnostics import Diagnostics, diagnose
-from .models import BUILDERS, BuiltModel
+from .models import BuiltModel
 from .priors import PriorSet
+from .registry import entry
 from .sampling import sample
 from .summarise import estimand_draws, population_draws, posterior_rows
 
@@ -35,13 +35,12 @@ def prepare(data: StudyData, cfg: Mapping) -> tuple[ModelData, PriorSet, BuiltMo
     """The estimation sample, the scaled priors and the built model of ``cfg.model``."""
     mcfg = cfg["model"]
     name = str(mcfg["name"])
-    if name not in BUILDERS:
-        raise InputError(f"model={name} is not known; available: {sorted(BUILDERS)} or none")
+    build = entry(name).builder()  # an unknown name lists the known ones
     extra = [c for c in (mcfg.get("instrument"), mcfg.get("mediator")) if c]
     md = model_data(data, model_controls(data, mcfg),
                     extra=[c for c in extra if c in data.panel.columns])
     priors = PriorSet(cfg["prior"], md.y_sd, float(md.y.mean()))
-    built = BUILDERS[name](md, priors, mcfg)
+    built = build(md, priors, mcfg)
     built.notes.append(f"{mcfg.get('likelihood', 'normal')} errors")
     return md, priors, built
 

@@ -1,11 +1,20 @@
-"""Priors as configuration (config group ``prior``).
+"""Priors as configuration (config group ``prior``): a family plus parameters with known roles.
 
-Each prior is a mapping ``{dist: <PyMC distribution name>, <param>: <value>, ...}``. When
-``scale_by_outcome_sd`` is true, location and scale parameters are in units of the outcome's
-standard deviation and are multiplied by it (rates divided by it), so one prior file fits any
-outcome; unitless priors (``noise_df``, the Student-t degrees of freedom) are never scaled.
+Each prior is ``{dist: <family>, <param>: <value>, ...}`` (schema:
+:class:`bayes_resil.schema.PriorSpec`). When ``scale_by_outcome_sd`` is true, the prior is
+given in units of the outcome's standard deviation and put in the outcome's units by the role
+of each parameter (:mod:`.prior_families`: locations and scales multiplied, rates divided,
+shapes kept, a LogNormal's log-location shifted), so one prior file fits any outcome and any
+family a user picks scales correctly; families that cannot be rescaled are refused with what
+to use instead. Priors of unitless quantities (:data:`UNSCALED`) are never scaled.
+
+The hierarchical layers' families are priors too (:data:`LAYERS`): their location and scale
+come from the model (a group mean and spread, a random walk's step size), the prior names the
+family and its shape (``prior.group_effect.dist=StudentT prior.group_effect.nu=4``).
 Users change any prior from the command line (``prior.effect.sigma=0.02``,
-``prior.effect.dist=StudentT +prior.effect.nu=3``) or add a file to ``conf/prior/``.
+``prior.effect.dist=StudentT prior.effect.nu=3``), from Python
+(``br.fit(..., effect={"dist": "Laplace", "mu": 0, "b": 0.5})``) or with a file in
+``conf/prior/``.
 """
 
 from __future__ import annotations
@@ -15,38 +24,10 @@ from collections.abc import Mapping
 import pymc as pm
 
 from ..errors import InputError
+from .prior_families import LOC_SCALE, family, layer_params, scaled
+from .prior_names import LAYERS, PRIOR_NAMES, UNSCALED
 
-#: how each distribution parameter scales with the outcome: loc/scale multiply, rate divides
-PARAM_SCALE = {"mu": "loc", "sigma": "scale", "beta": "scale", "alpha": None, "nu": None,
-               "lam": "rate", "lower": "loc", "upper": "loc"}
-
-#: the prior names the models use, and what they govern
-PRIOR_NAMES = {
-    "intercept": "grand mean of the unit levels",
-    "unit_sd": "spread of the unit effects (robust design: of the integrated city levels)",
-    "time_effect": "time effects (zero-sum; a fixed wide scale makes them fixed effects)",
-    "beta": "coefficients of the (standardised) controls",
-    "mundlak": "unit-level coefficients on the unit means of treatment and controls (robust "
-               "design: on the city characteristics in the means of the city levels and trends)",
-    "effect": "treatment effect, or the mean of the group effects",
-    "effect_spread": "spread of group effects / step size of the event-time random walk",
-    "noise_sd": "residual standard deviation (the scale, for Student-t errors); in the robust "
-                "design the sd of the transitory within-city noise",
-    "trend_sd": "robust design: sd of the city-specific linear trends (over the whole panel)",
-    "walk_sd": "robust design: sd of the yearly steps of the within-city random walk",
-    "covariate_year": "robust design: how the year effects depend on each city characteristic "
-                      "(model.covariate_years), per sd of the characteristic",
-    "scale_sd": "robust design: sd of the log city error scales (unitless, never scaled)",
-    "noise_df": "degrees of freedom of Student-t errors (model.likelihood=student_t); unscaled",
-    "first_stage": "instrument coefficient in the IV first stage",
-    "mediator_path": "effect of treatment on the mediator (a-path)",
-    "outcome_path": "effect of the mediator on the outcome (b-path)",
-}
-
-
-#: priors on quantities without the outcome's units (never scaled by its sd)
-UNSCALED = {"noise_df", "scale_sd"}
-
+__all__ = ["LAYERS", "PRIOR_NAMES", "UNSCALED", "PriorSet"]
 
 class PriorSet:
     """Builds PyMC random variables from the ``prior`` config, scaled to the outcome sd."""
@@ -57,50 +38,62 @@ class PriorSet:
         self.sd = float(outcome_sd) if self.scaled else 1.0
         self.mean = float(outcome_mean)
 
-    def spec(self, name: str) -> dict:
-        if name not in self.cfg:
-            raise InputError(f"prior '{name}' is not set in the prior config; known: "
-                             f"{sorted(k for k in self.cfg if k in PRIOR_NAMES)}")
-        spec = dict(self.cfg[name])
-        if "dist" not in spec:
+    def spec(self, name: str) -> tuple[str, dict[str, float]]:
+        """Family and parameters of prior ``name`` as configured (unscaled; unset parameters
+        of the typed config, None, left out)."""
+        node = self.cfg.get(name) if hasattr(self.cfg, "get") else None
+        if node is None:
+            known = sorted(k for k in self.cfg if k in PRIOR_NAMES or k in LAYERS)
+            raise InputError(f"prior '{name}' is not set in the prior config; known: {known}")
+        spec = {k: v for k, v in dict(node).items() if v is not None}
+        dist = spec.pop("dist", None)
+        if not dist:
             raise InputError(f"prior.{name} needs a 'dist' (e.g. Normal, HalfNormal, StudentT)")
-        return spec
+        return str(dist), {k: float(v) for k, v in spec.items()}
 
     def params(self, name: str) -> tuple[str, dict]:
-        """Distribution name and its scaled parameters."""
-        spec = self.spec(name)
-        dist = spec.pop("dist")
-        out = {}
-        for key, value in spec.items():
-            kind = None if name in UNSCALED else PARAM_SCALE.get(key)
-            v = float(value)
-            if kind in ("loc", "scale"):
-                v *= self.sd
-            elif kind == "rate":
-                v /= self.sd
-            out[key] = v
-        if name == "intercept":
-            out["mu"] = out.get("mu", 0.0) + self.mean
+        """Family and its parameters in the outcome's units."""
+        dist, params = self.spec(name)
+        out = scaled(name, dist, params, 1.0 if name in UNSCALED else self.sd)
+        if name == "intercept":  # the grand mean is centred on the outcome's mean
+            loc = LOC_SCALE[dist][0]
+            if loc is None:
+                raise InputError(f"prior.intercept.dist={dist}: the intercept needs a family "
+                                 "with a location (Normal, StudentT, Laplace, ...)")
+            out[loc] = out.get(loc, 0.0) + self.mean
         return dist, out
 
     def __call__(self, name: str, rv_name: str | None = None, **kwargs):
         """Create the random variable for prior ``name`` inside the current PyMC model."""
         dist, params = self.params(name)
-        try:
-            cls = getattr(pm, dist)
-        except AttributeError:
-            raise InputError(f"prior.{name}.dist={dist!r} is not a PyMC distribution") from None
-        try:
-            return cls(rv_name or name, **params, **kwargs)
-        except TypeError as exc:
-            raise InputError(f"prior.{name}: {dist} does not take {sorted(params)} ({exc})"
-                             ) from None
+        return _create(name, dist, rv_name or name, params, kwargs)
+
+    def layer(self, name: str, rv_name: str, loc, scale, *, centred: bool = True, **kwargs):
+        """Values of hierarchical layer ``name`` (:data:`LAYERS`) around ``loc`` with scale
+        ``scale``: drawn directly (centred) or as ``loc + scale * z`` with ``z`` from the
+        standard member of the family (non-centred; ``rv_name + "_z"``)."""
+        dist, extra = self.spec(name)
+        if centred:
+            return _create(name, dist, rv_name, layer_params(name, dist, extra, loc, scale),
+                           kwargs)
+        z = _create(name, dist, f"{rv_name}_z", layer_params(name, dist, extra, 0.0, 1.0),
+                    kwargs)
+        return loc + scale * z
 
     def describe(self) -> dict[str, str]:
         """Human-readable scaled priors, for the report."""
         out = {}
-        for name in PRIOR_NAMES:
-            if name in self.cfg:
-                dist, params = self.params(name)
+        for name in [*PRIOR_NAMES, *LAYERS]:
+            if self.cfg.get(name) is not None:
+                dist, params = self.spec(name) if name in LAYERS else self.params(name)
                 out[name] = f"{dist}(" + ", ".join(f"{k}={v:.4g}" for k, v in params.items()) + ")"
         return out
+
+
+def _create(name: str, dist: str, rv_name: str, params: dict, kwargs: dict):
+    family(name, dist)
+    try:
+        return getattr(pm, dist)(rv_name, **params, **kwargs)
+    except TypeError as exc:
+        raise InputError(f"prior.{name}: {dist} does not take {sorted(params)} ({exc})"
+                         ) from None

@@ -57,7 +57,8 @@ def panel_mean(md: ModelData, priors: PriorSet, theta, design: np.ndarray, *,
         eta_x = priors("mundlak", f"{prefix}mundlak_x", dims="control")
         level_mean = level_mean + pt.dot(_scaled(x_bar), eta_x)
         mu = mu + pt.dot(x_within, beta)
-    unit_level = pm.Normal(f"{prefix}unit_level", level_mean, sigma_u, dims="unit")
+    unit_level = priors.layer("unit_level", f"{prefix}unit_level", level_mean, sigma_u,
+                              dims="unit")
     return mu + unit_level[md.unit]
 
 

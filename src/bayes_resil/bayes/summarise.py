@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import arviz_stats as azs
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..estimand import parse
 from ..estimates import Estimate
 from .models import BuiltModel
 from .population import POPULATION
@@ -61,17 +64,22 @@ def posterior_rows(draws: dict[str, xr.DataArray], built: BuiltModel, *, level: 
 
 
 def comparison(built: BuiltModel, est: pd.DataFrame, truth: pd.DataFrame | None,
-               pooled_mean: float | None = None) -> pd.DataFrame:
+               pooled_mean: float | None = None,
+               methods: Mapping[str, str] | None = None) -> pd.DataFrame:
     """One row per estimand of the model with an OLS counterpart: OLS estimate and CI beside
     the posterior (and the population-level posterior, ``population_*``, when the model has
     one), the difference in OLS-SE units, the interval-width ratio, the shrinkage
     factor of partially pooled effects (share of the way from the unpooled subsample OLS to
-    the pooled mean), and the truth when the data are simulated."""
+    the pooled mean), and the truth when the data are simulated. ``methods``: the method each
+    comparator's rows are found under (:func:`.comparators.comparator_rows`; rows re-estimated
+    with the model's specification are ``<method>_model_spec``)."""
+    methods = dict(methods or {})
     bayes = est[est["method"] == f"bayes_{built.name}"].set_index("estimand")
     records = []
     for name, (method, ols_estimand, outcome) in built.comparators.items():
         if name not in bayes.index:
             continue
+        method = methods.get(method, method)
         ols = est[(est["method"] == method) & (est["estimand"] == ols_estimand)
                   & (est["outcome"] == outcome)]
         if ols.empty:  # only estimands present in both
@@ -101,6 +109,7 @@ def comparison(built: BuiltModel, est: pd.DataFrame, truth: pd.DataFrame | None,
                                              if width > 0 else np.nan)
         if name in built.unpooled:
             m, e = built.unpooled[name]
+            m = methods.get(m, m)
             un = est[(est["method"] == m) & (est["estimand"] == e)]
             if len(un):
                 rec["unpooled_method"] = m
@@ -140,6 +149,7 @@ def comparison(built: BuiltModel, est: pd.DataFrame, truth: pd.DataFrame | None,
 
 def _truth_key(estimand: str, outcome: str) -> tuple[str, str]:
     """(estimand, outcome) of the truth table that an estimand targets."""
-    if estimand.startswith("a_path["):
-        return "att", estimand[7:-1]
+    e = parse(estimand)
+    if e.kind == "path" and e.path == "a_path":
+        return "att", e.term
     return estimand, outcome

@@ -32,9 +32,11 @@ from omegaconf import DictConfig, OmegaConf
 
 from .. import __version__
 from ..errors import InputError
+from ..options import compose
 from ..outputs import write_csv, write_text
 from ..parallel import available_cores, parallel_jobs
 from ..resume import link_or_copy
+from ..schema import check_keys
 from .metrics import calibration_table
 from .replication import (
     REP_DIR,
@@ -54,22 +56,12 @@ STUDY_KEY = "study_key.json"
 
 def compose_model(name: str, overrides: list[str] | None) -> DictConfig:
     """The study's config with ``model=name`` (every other override kept)."""
-    from hydra import compose, initialize_config_module
-    from hydra.core.global_hydra import GlobalHydra
-
     keep = [o for o in overrides or [] if not o.lstrip("+~").startswith(("model=",
                                                                          "calibration.models"))]
-    args = dict(config_name="calibrate", overrides=[*keep, f"model={name}"])
     try:
-        if GlobalHydra.instance().is_initialized():
-            cfg = compose(**args)
-        else:
-            with initialize_config_module(config_module="bayes_resil.conf", version_base="1.3"):
-                cfg = compose(**args)
+        return compose([*keep, f"model={name}"], config_name="calibrate")
     except Exception as exc:  # noqa: BLE001 - Hydra's own message says what is wrong
         raise InputError(f"calibration.models: cannot compose model={name}: {exc}") from None
-    OmegaConf.resolve(cfg)
-    return cfg
 
 
 def resolve_models(cfg: DictConfig, overrides: list[str] | None) -> dict[str, DictConfig]:
@@ -213,6 +205,7 @@ def run_calibration(cfg: DictConfig, out: str | Path, *, launch_dir: Path | None
     from ..report.calibration_report import write_calibration_report
     from .summary import summary_text
 
+    check_keys(cfg)  # keys added with + that no schema has
     out = Path(out)
     t0 = time.perf_counter()
     reps, sims = _check(cfg)

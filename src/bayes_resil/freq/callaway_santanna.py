@@ -29,6 +29,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import InputError
+from ..estimand import kinds
 from ..estimates import Estimate
 from ..study import StudyData
 from .decomposition import balanced_sample
@@ -273,7 +274,7 @@ def callaway_santanna(data: StudyData, cfg: Mapping, controls: list[str], *, lev
         boot[start:start + size] = (signs[:, codes] @ infl) / n
     q75, q25 = np.quantile(boot, [0.75, 0.25], axis=0)
     se_boot = (q75 - q25) / (stats.norm.ppf(0.75) - stats.norm.ppf(0.25))
-    is_event = np.array([name.startswith("event[") for name, *_ in ests])
+    is_event = kinds([name for name, *_ in ests]) == "event"
     crit = np.nan
     if is_event.any():
         t_max = np.abs(boot[:, is_event] / np.where(se_boot[is_event] > 0, se_boot[is_event],

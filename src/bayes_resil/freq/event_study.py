@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..estimand import parse
 from ..estimates import Estimate, from_fe_ols, with_extra
 from ..ols import FEOLSResult, fe_ols
 from ..study import StudyData
@@ -83,7 +84,7 @@ def event_study(data: StudyData, cfg: Mapping, controls: list[str], *, level: fl
             row = from_fe_ols(res, name, estimand=name, method="event_study", level=level,
                               data_source=tag, note=note)
             rows.append(with_extra(row, event_time=k, reference=False))
-    leads = [t for t in terms if int(t[6:-1]) < 0]
+    leads = [t for t in terms if parse(t).event < 0]
     if leads:
         w = res.wald(leads)
         rows.append(Estimate(

@@ -8,6 +8,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy.stats import gaussian_kde
 
+from ..estimand import events, kinds
+
 
 def _suffix(simulated: bool) -> str:
     return " — SIMULATED DATA" if simulated else ""
@@ -84,8 +86,8 @@ def plot_event_overlay(estimates: pd.DataFrame, *, bayes_method: str | None = No
 
     def series(method):
         s = estimates[(estimates["method"] == method)
-                      & estimates["estimand"].str.match(r"event\[-?\d+\]$")].copy()
-        s["k"] = s["estimand"].str.slice(6, -1).astype(int)
+                      & (kinds(estimates["estimand"]) == "event")].copy()
+        s["k"] = events(s["estimand"]).astype(int)
         return s.sort_values("k")
 
     b = series(bayes_method) if bayes_method else series("__none__")
@@ -106,8 +108,8 @@ def plot_event_overlay(estimates: pd.DataFrame, *, bayes_method: str | None = No
                         yerr=[s["estimate"] - s["ci_lower"], s["ci_upper"] - s["estimate"]],
                         fmt="^", ms=4, capsize=2, color=f"C{i + 4}", label=method)
     if truth is not None:
-        t = truth[(truth["outcome"] == "y") & truth["estimand"].str.match(r"event\[")].copy()
-        t["k"] = t["estimand"].str.slice(6, -1).astype(int)
+        t = truth[(truth["outcome"] == "y") & (kinds(truth["estimand"]) == "event")].copy()
+        t["k"] = events(t["estimand"]).astype(int)
         shown = pd.concat([b, o])
         if len(shown):
             t = t[(t["k"] >= shown["k"].min()) & (t["k"] <= shown["k"].max())]

@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from ..estimand import events, kinds
+
 
 def plot_event_study(estimates: pd.DataFrame, *, truth: pd.DataFrame | None = None,
                      title: str = "Event study (TWFE)", simulated: bool = False) -> Figure:
@@ -15,8 +17,8 @@ def plot_event_study(estimates: pd.DataFrame, *, truth: pd.DataFrame | None = No
     average effect by event time.
     """
     es = estimates[(estimates["method"] == "event_study")
-                   & estimates["estimand"].str.startswith("event[")].copy()
-    es["k"] = es["estimand"].str.slice(6, -1).astype(int)
+                   & (kinds(estimates["estimand"]) == "event")].copy()
+    es["k"] = events(es["estimand"]).astype(int)
     es = es.sort_values("k")
     fig = Figure(figsize=(7.0, 4.2))
     ax = fig.subplots()
@@ -33,8 +35,8 @@ def plot_event_study(estimates: pd.DataFrame, *, truth: pd.DataFrame | None = No
         ax.plot(ref["k"], ref["estimate"], "s", color="white", mec="C0",
                 label=f"reference period ({int(ref['k'].iloc[0])})")
     if truth is not None:
-        tr = truth[(truth["outcome"] == "y") & truth["estimand"].str.startswith("event[")].copy()
-        tr["k"] = tr["estimand"].str.slice(6, -1).astype(int)
+        tr = truth[(truth["outcome"] == "y") & (kinds(truth["estimand"]) == "event")].copy()
+        tr["k"] = events(tr["estimand"]).astype(int)
         lo, hi = int(es["k"].min()), int(es["k"].max())
         # binned endpoints: the true effect averaged over the bin's cells
         tr["k"] = tr["k"].clip(lo, hi)

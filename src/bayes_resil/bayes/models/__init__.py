@@ -1,4 +1,5 @@
-"""Model registry: ``model.name`` -> builder ``(ModelData, PriorSet, cfg) -> BuiltModel``.
+"""The built-in models' builders ``(ModelData, PriorSet, cfg) -> BuiltModel`` and
+:data:`BUILDERS`, every registered model's (built-in or plugin, :mod:`..registry`).
 
 The single-equation models have two designs (``model.design``): ``robust`` (default; Bayesian
 imputation with within-city errors, :mod:`.robust`) and ``twfe`` (the paper's two-way
@@ -14,11 +15,14 @@ from functools import partial
 from ...errors import InputError
 from ..data import ModelData
 from ..priors import PriorSet
+from ..registry import entry, models
 from .base import BuiltModel
-from .dynamic import build_event_study, build_staggered
+from .dynamic import build_event_study as build_event_study_design
+from .dynamic import build_staggered as build_staggered_design
 from .joint import build_iv, build_mediation
 from .robust import build_robust
-from .simple import build_group, build_twfe
+from .simple import build_group
+from .simple import build_twfe as build_twfe_design
 
 #: values of ``model.design``
 DESIGNS = ("robust", "twfe")
@@ -42,14 +46,27 @@ def _with_design(name: str, twfe_builder: Callable) -> Callable:
     return build
 
 
-BUILDERS = {
-    "twfe": _with_design("twfe", build_twfe),
-    "hetero_region": _with_design("hetero_region", partial(build_group, kind="region")),
-    "hetero_batch": _with_design("hetero_batch", partial(build_group, kind="cohort")),
-    "event_study": _with_design("event_study", build_event_study),
-    "staggered": _with_design("staggered", build_staggered),
-    "iv": build_iv,
-    "mediation": build_mediation,
-}
+# the built-in models' builders (named in :data:`..registry.BUILT_IN`)
+build_twfe = _with_design("twfe", build_twfe_design)
+build_hetero_region = _with_design("hetero_region", partial(build_group, kind="region"))
+build_hetero_batch = _with_design("hetero_batch", partial(build_group, kind="cohort"))
+build_event_study = _with_design("event_study", build_event_study_design)
+build_staggered = _with_design("staggered", build_staggered_design)
 
-__all__ = ["BUILDERS", "DESIGNS", "BuiltModel", "design_of"]
+
+class _Builders(Mapping):
+    """``model.name`` -> builder, for every registered model (:mod:`..registry`)."""
+
+    def __getitem__(self, name: str) -> Callable:
+        return entry(name).builder()
+
+    def __iter__(self):
+        return iter(models())
+
+    def __len__(self) -> int:
+        return len(models())
+
+
+BUILDERS = _Builders()
+
+__all__ = ["BUILDERS", "DESIGNS", "BuiltModel", "build_iv", "build_mediation", "design_of"]

@@ -28,6 +28,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from ...errors import InputError
+from ...estimand import parse
 from ...freq.event_study import event_dummies
 from ..data import ModelData
 from ..priors import PriorSet
@@ -35,16 +36,16 @@ from ..skeleton import NOISE_VARS, likelihood, panel_mean
 from .base import BuiltModel, ols_twfe_method
 
 
-def _random_walk(name: str, n: int, step_sd, reverse: bool = False, centred: bool = True):
+def _random_walk(priors: PriorSet, name: str, n: int, step_sd, reverse: bool = False,
+                 centred: bool = True):
     """Cumulative sums of ``n`` steps (reversed: accumulating towards index 0). Centred steps
     by default: each event time holds hundreds of city-years, so the data pin the steps down
     (non-centred steps gave R-hat 1.02 and ESS ~190 for the step size)."""
     if n == 0:
         return pt.zeros((0,))
-    if centred:
-        steps = pm.Normal(f"{name}_step", 0.0, step_sd, shape=n)
-    else:
-        steps = step_sd * pm.Normal(f"{name}_z", 0.0, 1.0, shape=n)
+    # the steps' family is prior.walk_step (non-centred: z is named <name>_z)
+    steps = priors.layer("walk_step", f"{name}_step" if centred else name, 0.0, step_sd,
+                         centred=centred, shape=n)
     return pt.cumsum(steps[::-1])[::-1] if reverse else pt.cumsum(steps)
 
 
@@ -52,7 +53,7 @@ def build_event_study(md: ModelData, priors: PriorSet, cfg: Mapping) -> BuiltMod
     window = tuple(int(v) for v in cfg.get("window", (-5, 5)))
     reference = int(cfg.get("reference", -1))
     dummies = event_dummies(md.frame, window, reference, bool(cfg.get("bin_endpoints", True)))
-    ks = [int(c[6:-1]) for c in dummies.columns]
+    ks = [parse(c).event for c in dummies.columns]
     present = dummies.sum().to_numpy() > 0
     if not present.all():
         raise InputError(f"event times {[k for k, p in zip(ks, present, strict=True) if not p]}"
@@ -66,10 +67,11 @@ def build_event_study(md: ModelData, priors: PriorSet, cfg: Mapping) -> BuiltMod
         if smoothing == "random_walk":
             step = priors("effect_spread", "rw_sd")
             cen = str(cfg.get("parametrization", "centred")) == "centred"
-            lo = _random_walk("pre_before", len(pre_lo), step, reverse=True, centred=cen)
-            hi = _random_walk("pre_after", len(pre_hi), step, centred=cen)
+            lo = _random_walk(priors, "pre_before", len(pre_lo), step, reverse=True,
+                              centred=cen)
+            hi = _random_walk(priors, "pre_after", len(pre_hi), step, centred=cen)
             start = priors("effect", "effect_at_adoption")
-            tail = _random_walk("post", len(post) - 1, step, centred=cen)
+            tail = _random_walk(priors, "post", len(post) - 1, step, centred=cen)
             post_vals = pt.concatenate([pt.stack([start]), start + tail])
             by_k = dict(zip(pre_lo, [lo[i] for i in range(len(pre_lo))], strict=True))
             by_k |= dict(zip(pre_hi, [hi[i] for i in range(len(pre_hi))], strict=True))
@@ -141,11 +143,12 @@ def build_staggered(md: ModelData, priors: PriorSet, cfg: Mapping) -> BuiltModel
         # zero-sum cohort and event-time deviations: mu is then the grand mean, not a ridge
         a = pm.ZeroSumNormal("cohort_dev", sigma=sd_g, dims="cohort")
         b = pm.ZeroSumNormal("event_dev", sigma=sd_e, dims="event_time")
-        if str(cfg.get("parametrization", "centred")) == "centred":
-            theta = pm.Normal("att_gt", mean + a[g_code] + b[e_code], sd_c, dims="cell")
-        else:
-            e = sd_c * pm.Normal("cell_z", 0, 1, dims="cell")
-            theta = pm.Deterministic("att_gt", mean + a[g_code] + b[e_code] + e, dims="cell")
+        centred = str(cfg.get("parametrization", "centred")) == "centred"
+        loc = mean + a[g_code] + b[e_code]
+        theta = priors.layer("cell_effect", "att_gt" if centred else "cell", loc, sd_c,
+                             centred=centred, dims="cell")
+        if not centred:
+            theta = pm.Deterministic("att_gt", theta, dims="cell")
         pm.Deterministic("att", pt.dot(n / n.sum(), theta))
         pm.Deterministic("att_cohort", pt.dot(agg(g_code, len(cohorts)), theta), dims="cohort")
         pm.Deterministic("att_event", pt.dot(agg(e_code, len(events)), theta),

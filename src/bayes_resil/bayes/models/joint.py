@@ -24,6 +24,20 @@ from ..priors import PriorSet
 from ..skeleton import panel_mean, require_normal
 from .base import BuiltModel
 
+#: families on (0, 1), for prior.correlation (the IV error correlation as (rho + 1) / 2)
+UNIT_INTERVAL = ("Beta", "Kumaraswamy", "LogitNormal")
+
+
+def correlation(priors: PriorSet):
+    """``(rho + 1) / 2`` with the prior ``prior.correlation`` (default Beta(2, 2)): a family on
+    (0, 1), or a Uniform inside it."""
+    dist, params = priors.params("correlation")
+    inside = dist == "Uniform" and 0 <= params.get("lower", 0) < params.get("upper", 1) <= 1
+    if dist not in UNIT_INTERVAL and not inside:
+        raise InputError(f"prior.correlation.dist={dist}: (rho + 1) / 2 lives on (0, 1); use "
+                         f"one of {list(UNIT_INTERVAL)} or a Uniform inside (0, 1)")
+    return priors("correlation", "rho_raw")
+
 
 def _standardise(v: np.ndarray) -> tuple[np.ndarray, float, float]:
     m, s = float(v.mean()), float(v.std())
@@ -52,7 +66,7 @@ def build_iv(md: ModelData, priors: PriorSet, cfg: Mapping) -> BuiltModel:
         beta = priors("effect", "att")
         mu_y = panel_mean(md, priors, pt.stack([beta]), md.d[:, None])
         s_y = priors("noise_sd", "sigma")
-        rho = pm.Deterministic("rho", 2 * pm.Beta("rho_raw", 2.0, 2.0) - 1)
+        rho = pm.Deterministic("rho", 2 * correlation(priors) - 1)
         mean = mu_y + rho * s_y / s_d * (md.d - mu_d)
         pm.Normal("y", mean, s_y * pt.sqrt(1 - rho**2), observed=md.y, dims="obs")
 

@@ -70,11 +70,9 @@ def build_group(md: ModelData, priors: PriorSet, cfg: Mapping, kind: str) -> Bui
     with pm.Model(coords={**md.coords, dim: labels}) as model:
         mean = priors("effect", "effect_mean")
         spread = priors("effect_spread", "effect_sd")
-        if centred:
-            theta = pm.Normal("effect", mean, spread, dims=dim)
-        else:
-            z = pm.Normal("effect_z", 0.0, 1.0, dims=dim)
-            theta = pm.Deterministic("effect", mean + spread * z, dims=dim)
+        theta = priors.layer("group_effect", "effect", mean, spread, centred=centred, dims=dim)
+        if not centred:
+            theta = pm.Deterministic("effect", theta, dims=dim)
         pm.Deterministic("att", pt.dot(weights, theta))
         mu = panel_mean(md, priors, theta, design)
         likelihood(md, priors, mu, cfg)
