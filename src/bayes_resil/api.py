@@ -111,14 +111,14 @@ def load_panel(source: pd.DataFrame | str | Path, *, unit: str = "unit", time: s
         return load_frame(raw, data_cfg, _index_config(indicators), source=label)
 
 
-def simulate_panel(seed: int = 20250929, *, kind: str = "index", roster: str = "paper283",
+def simulate_panel(seed: int | None = None, *, kind: str = "index", roster: str = "paper283",
                    **knobs: Any) -> StudyData:
     """The simulated study panel on the real CBEC design, with its true effects.
 
     Parameters
     ----------
-    seed : int
-        Same seed, same panel.
+    seed : int, optional
+        Same seed, same panel (default: the study's, ``data.simulation.seed``).
     kind : {"index", "linear"}
         ``index``: the default study (14 yearbook indicators, entropy-TOPSIS index, as
         ``data=simulated``); ``linear``: a linear two-way panel (``data=linear``).
@@ -138,7 +138,8 @@ def simulate_panel(seed: int = 20250929, *, kind: str = "index", roster: str = "
         raise InputError(f"kind={kind!r}: use one of {list(kinds)}")
     cfg = compose([f"data={kinds[kind]}"])
     data_cfg = {**cfg["data"], "roster": roster,
-                "simulation": {**cfg["data"].get("simulation", {}), "seed": seed, **knobs}}
+                "simulation": {**cfg["data"]["simulation"],
+                               **({} if seed is None else {"seed": seed}), **knobs}}
     return load_study(data_cfg, cfg["index"])
 
 

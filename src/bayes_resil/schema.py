@@ -35,6 +35,11 @@ def _choices(name: str, values: str) -> type[StrEnum]:
     return StrEnum(name, [(v, v) for v in values.split()])
 
 
+def values(choices: type[StrEnum]) -> tuple[str, ...]:
+    """The choices as plain strings (the code's constants are these: one list each)."""
+    return tuple(m.value for m in choices)
+
+
 # --- choices --------------------------------------------------------------------------------
 Design = _choices("Design", "robust twfe")
 Errors = _choices("Errors", "within_city iid")
@@ -509,6 +514,13 @@ def _plugin_config(model) -> DictConfig:
         node = OmegaConf.merge(node, OmegaConf.load(model.config))
     node.name = model.name
     return node
+
+
+def typed(schema: type, cfg: Any) -> DictConfig:
+    """``cfg`` (a composed config node, or a partial mapping as the tests and the comparators
+    pass) over the defaults of ``schema``: the code reads options from here, so their defaults
+    are the schema's and nowhere else."""
+    return OmegaConf.merge(OmegaConf.structured(schema), cfg or {})
 
 
 def _unknown(node: Any, path: str) -> list[tuple[str, list[str]]]:

@@ -21,6 +21,7 @@ from omegaconf import DictConfig
 
 from ..estimand import kinds, parse
 from ..estimates import Estimate, to_frame
+from ..schema import SamplerConfig, typed
 from ..study import StudyData
 from .comparators import comparator_rows
 from .diagnostics import Diagnostics, diagnose
@@ -244,8 +245,8 @@ def fit_model(data: StudyData, cfg: DictConfig, *, level: float = 0.95) -> Bayes
     t0 = time.perf_counter()
     _, _, built = prepare(data, cfg)
     timings = {"build": time.perf_counter() - t0}
-    seed = int(scfg.get("seed", 20250929))
-    prior = prior_predictive(built, int(scfg.get("prior_draws", 300)), seed)
+    scfg = typed(SamplerConfig, scfg)
+    prior = prior_predictive(built, int(scfg.prior_draws), int(scfg.seed))
     log.info("sampling model=%s with %s (%s chains x %s draws, %s tune)", built.name,
              scfg.get("backend"), scfg.get("chains"), scfg.get("draws"), scfg.get("tune"))
     idata, t = sample(built, scfg)

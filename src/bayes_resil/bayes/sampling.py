@@ -19,17 +19,18 @@ import xarray as xr
 
 from ..errors import InputError
 from ..parallel import job_cores
+from ..schema import Backend, SamplerConfig, typed, values
 from .models import BuiltModel
 from .progress import logged_progress
 
 log = logging.getLogger("bayes_resil")
 
-BACKENDS = ("nutpie", "pymc", "numpyro")
+BACKENDS = values(Backend)
 
 
 def check_backend(cfg: Mapping) -> str:
     """``sampler.backend``, checked: known and installed."""
-    backend = str(cfg.get("backend", "nutpie"))
+    backend = str(typed(SamplerConfig, cfg).backend)
     if backend not in BACKENDS:
         raise InputError(f"sampler.backend={backend!r}; use one of {list(BACKENDS)}")
     if backend == "numpyro":
@@ -49,20 +50,21 @@ def sample(built: BuiltModel, cfg: Mapping, *, extras: bool = True
     ``extras=False`` skips the log-likelihood, log-prior and posterior predictive (a fit whose
     only use is its posterior summaries, as in a calibration study)."""
     backend = check_backend(cfg)
-    chains = int(cfg.get("chains", 4))
-    cores = job_cores(chains, cfg.get("cores"))  # the same count the sweep launchers plan with
-    seed = int(cfg.get("seed", 20250929))
+    cfg = typed(SamplerConfig, cfg)  # the options' defaults are the schema's
+    chains = int(cfg.chains)
+    cores = job_cores(chains, cfg.cores)  # the same count the sweep launchers plan with
+    seed = int(cfg.seed)
     timings = {}
     t0 = time.perf_counter()
-    every = float(cfg.get("log_every", 30))
+    every = float(cfg.log_every)
     with built.model, warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*log_likelihood.*")
         with logged_progress(every if backend == "nutpie" else 0.0):
             idata = pm.sample(
-                draws=int(cfg.get("draws", 1000)), tune=int(cfg.get("tune", 1000)),
+                draws=int(cfg.draws), tune=int(cfg.tune),
                 chains=chains, cores=int(cores), random_seed=seed, nuts_sampler=backend,
-                target_accept=float(cfg.get("target_accept", 0.9)),
-                progressbar=bool(cfg.get("progress", True)), compute_convergence_checks=False,
+                target_accept=float(cfg.target_accept),
+                progressbar=bool(cfg.progress), compute_convergence_checks=False,
             )
         timings["sampling_wall"] = time.perf_counter() - t0
         if built.complete is not None:
@@ -74,7 +76,7 @@ def sample(built: BuiltModel, cfg: Mapping, *, extras: bool = True
             pm.stats.compute_log_likelihood(idata, var_names=built.observed[:1],
                                             progressbar=False)
             pm.stats.compute_log_prior(idata, progressbar=False)
-            if cfg.get("posterior_predictive", True):
+            if cfg.posterior_predictive:
                 pm.sample_posterior_predictive(idata, extend_inferencedata=True,
                                                random_seed=seed, progressbar=False)
             timings["post_processing"] = time.perf_counter() - t1

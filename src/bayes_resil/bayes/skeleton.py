@@ -32,6 +32,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from ..errors import InputError
+from ..schema import Likelihood, values
 from .data import ModelData
 from .priors import PriorSet
 
@@ -63,7 +64,7 @@ def panel_mean(md: ModelData, priors: PriorSet, theta, design: np.ndarray, *,
 
 
 #: error distributions of ``model.likelihood``
-LIKELIHOODS = ("normal", "student_t")
+LIKELIHOODS = values(Likelihood)
 #: noise parameters a likelihood may create (models list them; diagnostics report those present)
 NOISE_VARS = ["sigma", "nu"]
 

@@ -37,11 +37,12 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from ..errors import InputError
+from ..schema import Errors, values
 from .kalman import kalman_filter
 from .priors import PriorSet
 
 #: values of ``model.errors`` in the robust design
-ERRORS = ("within_city", "iid")
+ERRORS = values(Errors)
 
 
 def conditional_draws(y: np.ndarray, mean: np.ndarray, cov: np.ndarray, scale: np.ndarray,

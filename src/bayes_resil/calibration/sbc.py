@@ -38,6 +38,7 @@ from ..bayes.models import BuiltModel
 from ..errors import InputError
 from ..outputs import write_csv
 from ..resume import code_hash
+from ..schema import SamplerConfig, typed
 from ..study import StudyData, load_study
 from .replication import data_config, keyed_files, quiet_workers
 
@@ -147,16 +148,17 @@ def fit_ranks(built: BuiltModel, draws: PriorDraws, sims: list[int], sampler_cfg
 
     from ..bayes.diagnostics import diagnose
 
+    sampler_cfg = typed(SamplerConfig, sampler_cfg)
     compiled = nutpie.compile_pymc_model(built.model)
     out = []
     for sim in sims:
         t0 = time.perf_counter()
         trace = nutpie.sample(
-            compiled.with_data(y_observed=draws.y[sim]), chains=int(sampler_cfg.get("chains", 4)),
-            draws=int(sampler_cfg.get("draws", 400)), tune=int(sampler_cfg.get("tune", 400)),
+            compiled.with_data(y_observed=draws.y[sim]), chains=int(sampler_cfg.chains),
+            draws=int(sampler_cfg.draws), tune=int(sampler_cfg.tune),
             cores=1, seed=seed + sim, progress_bar=False,
-            target_accept=float(sampler_cfg.get("target_accept", 0.9)))
-        diag = diagnose(trace, built, sampler_cfg.get("checks"), sensitivity=False)
+            target_accept=float(sampler_cfg.target_accept))
+        diag = diagnose(trace, built, sampler_cfg.checks, sensitivity=False)
         post = trace["posterior"]
         rng = np.random.default_rng([seed, sim])
         rows = []

@@ -31,6 +31,7 @@ from scipy import stats
 from ..errors import InputError
 from ..estimand import kinds
 from ..estimates import Estimate
+from ..schema import CallawaySantAnnaBlock, Control, typed, values
 from ..study import StudyData
 from .decomposition import balanced_sample
 
@@ -171,7 +172,7 @@ def wide_outcomes(sample: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame, np.nd
 
 
 #: comparison groups (``control``): never-treated units, or those not yet treated
-CONTROLS = ("never", "not_yet")
+CONTROLS = values(Control)
 
 #: bootstrap draws computed at once
 BOOT_CHUNK = 256
@@ -262,8 +263,9 @@ def callaway_santanna(data: StudyData, cfg: Mapping, controls: list[str], *, lev
     infl = np.column_stack([e[2] for e in ests])
     se = clustered_se(infl, codes)
     n_clusters = int(codes.max()) + 1
-    draws = int(cfg.get("bootstrap", 999))
-    rng = np.random.default_rng(int(cfg.get("seed", 20250929)))
+    cfg = typed(CallawaySantAnnaBlock, cfg)
+    draws = int(cfg.bootstrap)
+    rng = np.random.default_rng(int(cfg.seed))
     # Rademacher multipliers per cluster (per unit when clustered by unit), as R did; in
     # chunks of draws, so memory is chunk x clusters whatever the number of draws (one uniform
     # per multiplier: the draws do not depend on the chunk size)

@@ -23,6 +23,7 @@ import pandas as pd
 from ..estimates import Estimate, from_fe_ols
 from ..fe import codes, demean
 from ..ols import fe_ols
+from ..schema import MediationBlock, typed
 from ..study import StudyData
 
 CAVEAT = ("indirect effect a*b: causal only under sequential ignorability (no unobserved "
@@ -93,8 +94,8 @@ def mediation(data: StudyData, cfg: Mapping, controls: list[str], *, level: floa
     full = demean(common[["y", "d", *controls, *mediators]].to_numpy(float),
                   [codes(common["unit"]), codes(common["time"])])
     a, b, _ = _paths(full, len(mediators), len(controls))
-    draws = int(cfg.get("bootstrap", 999))
-    seed = int(cfg.get("seed", 20250929))
+    cfg = typed(MediationBlock, cfg)
+    draws, seed = int(cfg.bootstrap), int(cfg.seed)
     boot = bootstrap_paths(common, controls, mediators, draws, seed)
     ind = boot[:, :, 0] * boot[:, :, 1]
     alpha = 1 - level

@@ -23,6 +23,7 @@ import pandas as pd
 from ..estimates import Estimate
 from ..fe import codes, demean
 from ..ols import drop_singletons
+from ..schema import PlaceboBlock, typed
 from ..study import StudyData
 
 
@@ -93,10 +94,10 @@ def placebo_draws(data: StudyData, controls: list[str], permutations: int, seed:
 def placebo(data: StudyData, cfg: Mapping, controls: list[str], *, level: float, tag: str
             ) -> tuple[list[Estimate], pd.DataFrame]:
     """The placebo row (``method=placebo``) and the table of permuted coefficients."""
-    n_perm = int(cfg.get("permutations", 1000))
-    seed = int(cfg.get("seed", 20250929))
+    cfg = typed(PlaceboBlock, cfg)
+    n_perm, seed = int(cfg.permutations), int(cfg.seed)
     actual, draws, n = placebo_draws(data, controls, n_perm, seed,
-                                     chunk=int(cfg.get("chunk", 64)))
+                                     chunk=int(cfg.chunk))
     p_value = (1 + np.sum(np.abs(draws) >= abs(actual))) / (1 + n_perm)
     alpha = 1 - level
     row = Estimate(

@@ -10,6 +10,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..estimates import Estimate
+from ..schema import Block, values
 from ..steps import StepStatus, isolated
 from ..study import StudyData
 from .baseline import baseline_twfe
@@ -27,9 +28,8 @@ from .sun_abraham import sun_abraham
 
 log = logging.getLogger("bayes_resil")
 
-BLOCKS = ("baseline", "event_study", "placebo", "robustness", "iv", "heterogeneity",
-          "mediation", "decomposition", "imputation", "sun_abraham", "callaway_santanna",
-          "honest_did")
+#: the blocks, in the order of the schema (``freq.blocks`` choices)
+BLOCKS = values(Block)
 
 
 @dataclass

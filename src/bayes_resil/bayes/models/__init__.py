@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from functools import partial
 
 from ...errors import InputError
+from ...schema import Design, values
 from ..data import ModelData
 from ..priors import PriorSet
 from ..registry import entry, models
@@ -25,7 +26,7 @@ from .simple import build_group
 from .simple import build_twfe as build_twfe_design
 
 #: values of ``model.design``
-DESIGNS = ("robust", "twfe")
+DESIGNS = values(Design)
 
 
 def design_of(cfg: Mapping) -> str:
