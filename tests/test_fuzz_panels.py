@@ -32,7 +32,7 @@ from bayes_resil.study import StudyData
 
 BLOCKS = ["baseline", "event_study", "imputation", "sun_abraham", "callaway_santanna"]
 FREQ = {"blocks": BLOCKS, "vcov": "cluster", "cluster": "unit", "drop_singletons": True,
-        "with_controls": False, "baseline": {},
+        "with_controls": False,
         "event_study": {"window": [-2, 2], "reference": -1},
         "imputation": {"pretrend_leads": 2}, "sun_abraham": {"window": [-2, 2]},
         "callaway_santanna": {"control": "not_yet", "bootstrap": 19}}

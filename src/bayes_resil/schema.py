@@ -22,6 +22,7 @@ from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from .bayes.prior_families import FAMILIES
 from .bayes.prior_names import CORRELATION_DEFAULT, LAYER_DEFAULT, LAYERS, PRIOR_NAMES
@@ -520,7 +521,14 @@ def typed(schema: type, cfg: Any) -> DictConfig:
     """``cfg`` (a composed config node, or a partial mapping as the tests and the comparators
     pass) over the defaults of ``schema``: the code reads options from here, so their defaults
     are the schema's and nowhere else."""
-    return OmegaConf.merge(OmegaConf.structured(schema), cfg or {})
+    try:
+        out = OmegaConf.merge(OmegaConf.structured(schema), cfg or {})
+    except OmegaConfBaseException as exc:  # a key it does not have, a value it cannot take
+        raise InputError(f"{schema.__name__}: {str(exc).splitlines()[0]}") from None
+    for f in dataclasses.fields(schema):  # open mappings (Any) are replaced, not merged
+        if f.type in (Any, "Any") and cfg and f.name in cfg and cfg[f.name] is not None:
+            out[f.name] = cfg[f.name]
+    return out
 
 
 def _unknown(node: Any, path: str) -> list[tuple[str, list[str]]]:

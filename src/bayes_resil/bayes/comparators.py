@@ -73,15 +73,16 @@ def _estimate(method: str, data: StudyData, model_cfg: Mapping, freq_cfg: Mappin
     if method == "event_study":
         window, ref = _event_spec(model_cfg)
         return event_study(data, {"window": window, "reference": ref}, controls, **kw)
-    if method == "twfe_interaction":
-        return heterogeneity(data, {"region": "region"}, controls, **kw)[0]
+    if method == "twfe_interaction":  # the region regressions only
+        return heterogeneity(data, {"region": "region", "cohort_groups": {}}, controls, **kw)[0]
     if method == "twfe_interaction_cohort":
         return cohort_effects(data, controls, **kw)
     if method == "callaway_santanna":
         return callaway_santanna(data, freq_cfg.get("callaway_santanna", {}) or {}, controls,
                                  **kw)[0]
     if method == "iv_2sls":
-        return instrumental(data, dict(model_cfg), controls, **kw)[0]
+        iv = {k: model_cfg.get(k) for k in ("instrument", "post", "common_year")}
+        return instrumental(data, iv, controls, **kw)[0]
     if method == "mediation_indirect":
         return mediation(data, {"mediators": [model_cfg.get("mediator")], "bootstrap": 199,
                                 "seed": 1}, controls, **kw)[0]

@@ -82,6 +82,7 @@ class BayesianFit:
     rows: list[Estimate]
     level: float = 0.95
     timings: dict = field(default_factory=dict)
+    _compared: dict = field(default_factory=dict, repr=False)  # id(freq) -> (freq, Comparison)
 
     @property
     def name(self) -> str:
@@ -113,7 +114,16 @@ class BayesianFit:
 
     def comparison(self, freq: FrequentistResult | pd.DataFrame | None = None) -> Comparison:
         """The comparison table and the frequentist rows estimated for it (see
-        :mod:`.comparators`); ``freq`` as in :meth:`compare`."""
+        :mod:`.comparators`); ``freq`` as in :meth:`compare`. Computed once per ``freq``
+        (the table and every figure built on it share the comparator estimates)."""
+        cached = self._compared.get(id(freq))
+        if cached is not None and cached[0] is freq:
+            return cached[1]
+        result = self._comparison(freq)
+        self._compared[id(freq)] = (freq, result)
+        return result
+
+    def _comparison(self, freq: FrequentistResult | pd.DataFrame | None) -> Comparison:
         cfg = self.config
         if freq is None:
             est, freq_cfg, have_spec = pd.DataFrame(), cfg["freq"], True
@@ -142,7 +152,7 @@ class BayesianFit:
         where their specification is the model's, the others are estimated), a DataFrame of
         estimates (only the methods that name their specification are reused) or None (every
         comparator is estimated)."""
-        return self.comparison(freq).table
+        return self.comparison(freq).table.copy()
 
     # --- figures (each returns a matplotlib Figure) ------------------------------------------
 

@@ -216,7 +216,8 @@ def clustered_se(infl: np.ndarray, codes: np.ndarray) -> np.ndarray:
 def callaway_santanna(data: StudyData, cfg: Mapping, controls: list[str], *, level: float,
                       vcov: str, cluster: str, drop_singletons: bool, tag: str
                       ) -> tuple[list[Estimate], list[str]]:
-    covariates = list(cfg.get("covariates") or [])
+    cfg = typed(CallawaySantAnnaBlock, cfg)
+    covariates = list(cfg.covariates or [])
     missing = [c for c in covariates if c not in data.panel.columns]
     if missing:
         raise InputError(f"freq.callaway_santanna.covariates {missing} are not in the panel")
@@ -227,10 +228,7 @@ def callaway_santanna(data: StudyData, cfg: Mapping, controls: list[str], *, lev
     if covariates:
         xwide = np.stack([sample.pivot(index="unit", columns="time", values=c).reindex(
             index=wide.index, columns=periods).to_numpy() for c in covariates], axis=2)
-    control = str(cfg.get("control", "never"))
-    if control not in CONTROLS:
-        raise InputError(f"freq.callaway_santanna.control={control!r}: use never or not_yet")
-    method = str(cfg.get("est_method", "dr"))
+    control, method = str(cfg.control), str(cfg.est_method)
     table, psi = group_time(wide.to_numpy(), cohort, periods, control, xwide, method)
     if table.attrs["skipped"]:
         cohorts = sorted({g for g, _ in table.attrs["skipped"]})
@@ -263,7 +261,6 @@ def callaway_santanna(data: StudyData, cfg: Mapping, controls: list[str], *, lev
     infl = np.column_stack([e[2] for e in ests])
     se = clustered_se(infl, codes)
     n_clusters = int(codes.max()) + 1
-    cfg = typed(CallawaySantAnnaBlock, cfg)
     draws = int(cfg.bootstrap)
     rng = np.random.default_rng(int(cfg.seed))
     # Rademacher multipliers per cluster (per unit when clustered by unit), as R did; in

@@ -19,6 +19,7 @@ from ..errors import InputError
 from ..estimand import parse
 from ..estimates import Estimate, from_fe_ols, with_extra
 from ..ols import FEOLSResult, fe_ols
+from ..schema import EventStudyBlock, typed
 from ..study import StudyData
 
 
@@ -46,9 +47,10 @@ def event_dummies(panel: pd.DataFrame, window: tuple[int, int], reference: int,
 def fit_event_study(data: StudyData, cfg: Mapping, controls: list[str], *,
                     vcov: str = "cluster", cluster: str = "unit",
                     drop_singletons: bool = True) -> tuple[FEOLSResult, list[str]]:
-    window = tuple(int(v) for v in cfg.get("window", (-5, 5)))
-    reference = int(cfg.get("reference", -1))
-    dummies = event_dummies(data.panel, window, reference, bool(cfg.get("bin_endpoints", True)))
+    cfg = typed(EventStudyBlock, cfg)
+    window = tuple(int(v) for v in cfg.window)
+    reference = int(cfg.reference)
+    dummies = event_dummies(data.panel, window, reference, bool(cfg.bin_endpoints))
     empty = [c for c in dummies if dummies[c].sum() == 0]
     dummies = dummies.drop(columns=empty)
     frame = pd.concat([data.panel, dummies], axis=1)
@@ -61,9 +63,10 @@ def fit_event_study(data: StudyData, cfg: Mapping, controls: list[str], *,
 def event_study(data: StudyData, cfg: Mapping, controls: list[str], *, level: float,
                 vcov: str, cluster: str, drop_singletons: bool, tag: str) -> list[Estimate]:
     """Rows ``event[k]`` (``method=event_study``), the reference row and the pre-trend test."""
-    window = tuple(int(v) for v in cfg.get("window", (-5, 5)))
-    reference = int(cfg.get("reference", -1))
-    bins = bool(cfg.get("bin_endpoints", True))
+    cfg = typed(EventStudyBlock, cfg)
+    window = tuple(int(v) for v in cfg.window)
+    reference = int(cfg.reference)
+    bins = bool(cfg.bin_endpoints)
     res, terms = fit_event_study(data, cfg, controls, vcov=vcov, cluster=cluster,
                                  drop_singletons=drop_singletons)
     rows = []

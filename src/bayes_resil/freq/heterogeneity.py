@@ -16,6 +16,7 @@ import pandas as pd
 
 from ..estimates import Estimate, from_fe_ols
 from ..ols import fe_ols
+from ..schema import HeterogeneityBlock, typed
 from ..study import StudyData
 
 
@@ -64,7 +65,8 @@ def heterogeneity(data: StudyData, cfg: Mapping, controls: list[str], *, level: 
     p = data.panel
     kw = dict(cluster=cluster, vcov=vcov, drop_singleton_fe=drop_singletons)
     x = ["d", *controls]
-    region = cfg.get("region", "region")
+    cfg = typed(HeterogeneityBlock, cfg)
+    region = cfg.region
     if region and region in p.columns:
         levels = sorted(p[region].dropna().unique(), key=str)
         for r in levels:
@@ -82,7 +84,7 @@ def heterogeneity(data: StudyData, cfg: Mapping, controls: list[str], *, level: 
                                    level=level, tag=tag, kw=kw)
     else:
         skipped.append(f"heterogeneity by region: no column {region!r} in the panel")
-    groups = dict(cfg.get("cohort_groups") or {})
+    groups = dict(cfg.cohort_groups or {})
     have = set(p["cohort"].dropna().astype(int))
     for label, cohorts in groups.items():
         cohorts = [int(c) for c in cohorts]

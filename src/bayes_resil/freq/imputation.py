@@ -28,6 +28,7 @@ from ..errors import InputError
 from ..estimates import Estimate
 from ..fe import codes
 from ..ols import fe_ols
+from ..schema import ImputationBlock, typed
 from ..study import StudyData
 
 
@@ -112,6 +113,7 @@ def imputation(data: StudyData, cfg: Mapping, controls: list[str], *, level: flo
                ) -> tuple[list[Estimate], list[str]]:
     """Rows ``method=imputation``: ``att``, ``event[e]``, ``att[cohort=g]``, ``att[<region>]``
     (when the panel has regions), ``pretrend_wald``."""
+    cfg = typed(ImputationBlock, cfg)
     p = data.panel.dropna(subset=["y", *controls])
     if not (p["d"] == 0).any() or not (p["d"] == 1).any():
         raise InputError("the imputation estimator needs treated and untreated observations")
@@ -143,7 +145,7 @@ def imputation(data: StudyData, cfg: Mapping, controls: list[str], *, level: flo
                         extra={"n_treated": int(mask.sum())})
 
     rows = [row("att", np.ones(treated.sum()), "average over all treated observations")]
-    horizon = cfg.get("horizon")
+    horizon = cfg.horizon
     for e in sorted(set(event)):
         if horizon is None or e <= int(horizon):
             rows.append(row(f"event[{e}]", (event == e).astype(float), ""))
@@ -153,7 +155,7 @@ def imputation(data: StudyData, cfg: Mapping, controls: list[str], *, level: flo
         region = f.loc[treated, "region"]
         for r in sorted(set(region.dropna().astype(str))):
             rows.append(row(f"att[{r}]", (region.astype(str) == r).to_numpy(float), ""))
-    leads = int(cfg.get("pretrend_leads", 4))
+    leads = int(cfg.pretrend_leads)
     if leads > 0:
         test, test_notes = _pretrend(p, controls, leads, level=level, vcov=vcov,
                                      cluster=cluster, drop_singletons=drop_singletons, tag=tag)

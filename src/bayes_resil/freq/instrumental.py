@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from ..estimates import Estimate, from_fe_ols, with_extra
 from ..iv import fe_iv
+from ..schema import IVBlock, typed
 from ..study import StudyData
 
 WEAK = 10.0
@@ -22,15 +23,16 @@ def instrumental(data: StudyData, cfg: Mapping, controls: list[str], *, level: f
                  cluster: str, drop_singletons: bool, tag: str
                  ) -> tuple[list[Estimate], list[str]]:
     p = data.panel
-    inst = cfg.get("instrument")
+    cfg = typed(IVBlock, cfg)
+    inst = cfg.instrument
     if not inst or inst not in p.columns:
         return [], [f"iv: no instrument column {inst!r} in the panel"]
-    post = cfg.get("post", "own")
+    post = cfg.post
     if post == "own":
         post_col = p["d"]
         post_note = "post = own Post_it (= d): the instrument is a function of d"
     else:
-        year = cfg.get("common_year")
+        year = cfg.common_year
         year = int(p["cohort"].min()) if year is None else int(year)
         post_col = (p["time"] >= year).astype(int)
         post_note = f"post = 1[time >= {year}] for every unit"

@@ -72,7 +72,8 @@ def mediation(data: StudyData, cfg: Mapping, controls: list[str], *, level: floa
               cluster: str, drop_singletons: bool, tag: str) -> tuple[list[Estimate], list[str]]:
     rows, skipped = [], []
     p = data.panel
-    wanted = list(cfg.get("mediators") or [])
+    cfg = typed(MediationBlock, cfg)
+    wanted = list(cfg.mediators or [])
     mediators = [m for m in wanted if m in p.columns]
     if len(mediators) < len(wanted):
         skipped.append(f"mediation: mediator column(s) {sorted(set(wanted) - set(mediators))} "
@@ -94,7 +95,6 @@ def mediation(data: StudyData, cfg: Mapping, controls: list[str], *, level: floa
     full = demean(common[["y", "d", *controls, *mediators]].to_numpy(float),
                   [codes(common["unit"]), codes(common["time"])])
     a, b, _ = _paths(full, len(mediators), len(controls))
-    cfg = typed(MediationBlock, cfg)
     draws, seed = int(cfg.bootstrap), int(cfg.seed)
     boot = bootstrap_paths(common, controls, mediators, draws, seed)
     ind = boot[:, :, 0] * boot[:, :, 1]

@@ -16,6 +16,7 @@ import pandas as pd
 
 from ..estimates import Estimate, from_fe_ols
 from ..ols import fe_ols
+from ..schema import RobustnessBlock, typed
 from ..study import StudyData
 
 
@@ -45,7 +46,8 @@ def robustness(data: StudyData, cfg: Mapping, controls: list[str], *, level: flo
             rows.append(from_fe_ols(res, term, estimand=f"coef[{term}]", method=method,
                                     level=level, data_source=tag))
 
-    flag = cfg.get("drop_flag")
+    cfg = typed(RobustnessBlock, cfg)
+    flag = cfg.drop_flag
     if flag and flag in p.columns:
         keep = p[flag].fillna(0).astype(int) == 0
         n_drop = int(p.loc[~keep, "unit"].nunique())
@@ -53,13 +55,13 @@ def robustness(data: StudyData, cfg: Mapping, controls: list[str], *, level: flo
     else:
         skipped.append(f"robust_drop_capitals: no column {flag!r} in the panel")
 
-    w = cfg.get("winsorize")
+    w = cfg.winsorize
     if w:
         sample = p.dropna(subset=["y", *controls])
         wins = winsorize(sample, ["y", *controls], float(w))
         add(wins, "robust_winsorize", [],
             f"y and controls winsorised at {float(w):.0%} / {1 - float(w):.0%}")
-    policies = list(cfg.get("policies") or [])
+    policies = list(cfg.policies or [])
     absent = [c for c in policies if c not in p.columns]
     if policies and not absent:
         add(p, "robust_policies", policies, f"concurrent policy dummies {policies} added")

@@ -28,6 +28,7 @@ import pandas as pd
 from scipy import stats
 
 from ..estimates import Estimate
+from ..schema import HonestDidBlock, typed
 from ..study import StudyData
 from .callaway_santanna import aggregate, clustered_se, clusters_of_units, group_time, wide_outcomes
 from .decomposition import balanced_sample
@@ -57,9 +58,10 @@ def breakdown(lower_at_zero: float, upper_at_zero: float, rate: float) -> float:
 def honest_did(data: StudyData, cfg: Mapping, controls: list[str], *, level: float,
                vcov: str, cluster: str, drop_singletons: bool, tag: str
                ) -> tuple[list[Estimate], pd.DataFrame, list[str]]:
+    cfg = typed(HonestDidBlock, cfg)
     sample, notes = balanced_sample(data.panel)
     periods, wide, cohort = wide_outcomes(sample)
-    table, psi = group_time(wide.to_numpy(), cohort, periods, str(cfg.get("control", "never")))
+    table, psi = group_time(wide.to_numpy(), cohort, periods, str(cfg.control))
     codes, _, vcov_notes = clusters_of_units(sample, wide.index, vcov, cluster, "honest_did")
     notes = [*notes, *(n_.removeprefix("honest_did: ") for n_ in vcov_notes)]
 
@@ -76,7 +78,7 @@ def honest_did(data: StudyData, cfg: Mapping, controls: list[str], *, level: flo
     slope, slope_if = event(-1)
     z = stats.norm.ppf(0.5 + level / 2)
     targets = []
-    for k in [int(v) for v in cfg.get("targets", [0, 2])]:
+    for k in [int(v) for v in cfg.targets]:
         if k not in set(ev):
             continue
         beta, inf = event(k)

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..estimates import Estimate
-from ..schema import Block, values
+from ..schema import Block, FreqConfig, typed, values
 from ..steps import StepStatus, isolated
 from ..study import StudyData
 from .baseline import baseline_twfe
@@ -56,17 +56,18 @@ def unknown_blocks(blocks) -> str | None:
 
 def run_freq(data: StudyData, cfg: Mapping, level: float = 0.95) -> FreqResults:
     """Every block listed in ``cfg.blocks``; unknown names are an error."""
-    blocks = list(cfg.get("blocks", ["baseline"]))
-    if message := unknown_blocks(blocks):
+    if message := unknown_blocks(list(cfg.get("blocks") or [])):
         raise InputError(message)
+    cfg = typed(FreqConfig, cfg)  # every option, with the schema's defaults
+    blocks = [str(b) for b in cfg.blocks]
     out = FreqResults()
     tag = "simulated" if data.simulated else data.source
-    controls = [c for c in data.controls if c in data.panel.columns] if cfg.get(
-        "with_controls", True) else []
-    kw = dict(level=level, vcov=cfg.get("vcov", "cluster"), cluster=cfg.get("cluster", "unit"),
-              drop_singletons=bool(cfg.get("drop_singletons", True)), tag=tag)
+    controls = ([c for c in data.controls if c in data.panel.columns] if cfg.with_controls
+                else [])
+    kw = dict(level=level, vcov=str(cfg.vcov), cluster=cfg.cluster,
+              drop_singletons=bool(cfg.drop_singletons), tag=tag)
     for name in blocks:
-        sub = cfg.get(name, {}) or {}
+        sub = cfg.get(name) or {}  # baseline has no options of its own
         # a block that fails on the data is reported and the others still run (steps.py)
         with isolated(name, "freq", out.steps) as status:
             _run_block(name, out, data, cfg, sub, controls, kw, level, tag)

@@ -22,6 +22,7 @@ from scipy import stats
 
 from ..estimates import Estimate
 from ..ols import fe_ols
+from ..schema import SunAbrahamBlock, typed
 from ..study import StudyData
 
 
@@ -55,8 +56,9 @@ def saturated_design(p: pd.DataFrame, reference: int = -1) -> tuple[pd.DataFrame
 def sun_abraham(data: StudyData, cfg: Mapping, controls: list[str], *, level: float, vcov: str,
                 cluster: str, drop_singletons: bool, tag: str
                 ) -> tuple[list[Estimate], list[str]]:
-    reference = int(cfg.get("reference", -1))
-    lo, hi = (int(v) for v in cfg.get("window", (-5, 5)))
+    cfg = typed(SunAbrahamBlock, cfg)
+    reference = int(cfg.reference)
+    lo, hi = (int(v) for v in cfg.window)
     p = data.panel.dropna(subset=["y", *controls])
     p, dummies, notes = saturated_design(p, reference)
     frame = pd.concat([p, dummies], axis=1)
