@@ -28,7 +28,7 @@ from .bayes.prior_families import FAMILIES
 from .bayes.prior_names import CORRELATION_DEFAULT, LAYER_DEFAULT, LAYERS, PRIOR_NAMES
 from .bayes.registry import plugin_priors, plugins
 from .errors import InputError
-from .simulate import SimulationSpec
+from .simulate import CONTROLS, SimulationSpec
 from .simulate_linear import LinearSpec
 
 
@@ -68,6 +68,26 @@ def _dict(**values) -> Any:
     return field(default_factory=lambda: dict(values))
 
 
+# --- options shared by a model and a frequentist block ---------------------------------------
+@dataclass
+class EventWindow:
+    """Event times ``window`` (the endpoints collect everything beyond where binned) and the
+    omitted ``reference`` period (the paper does not state its)."""
+
+    window: list[int] = _list(-5, 5)
+    reference: int = -1
+
+
+@dataclass
+class IVOptions:
+    """Instrument = ``instrument`` x post; ``post`` own = the unit's Post_it (= d, the paper's
+    definition), common = 1[time >= ``common_year``] (null: the first adoption period)."""
+
+    instrument: str = "light"
+    post: Post = Post.own
+    common_year: int | None = None
+
+
 # --- model ----------------------------------------------------------------------------------
 @dataclass
 class ModelConfig:
@@ -104,11 +124,8 @@ class PooledModelConfig(EffectModelConfig):
 
 
 @dataclass
-class StaggeredModelConfig(PooledModelConfig):
+class StaggeredModelConfig(EventWindow, PooledModelConfig):
     """``window`` / ``reference``: the event study the leads are compared with."""
-
-    window: list[int] = _list(-5, 5)
-    reference: int = -1
 
 
 @dataclass
@@ -121,13 +138,8 @@ class EventStudyModelConfig(StaggeredModelConfig):
 
 
 @dataclass
-class IVModelConfig(ModelConfig):
-    """``instrument`` column (times ``post``: own = the unit's Post_it, common = after
-    ``common_year``)."""
-
-    instrument: str = "light"
-    post: Post = Post.own
-    common_year: int | None = None
+class IVModelConfig(IVOptions, ModelConfig):
+    """The joint IV model's instrument (:class:`IVOptions`)."""
 
 
 @dataclass
@@ -208,12 +220,9 @@ class SamplerConfig:
 
 # --- freq -----------------------------------------------------------------------------------
 @dataclass
-class EventStudyBlock:
-    """Leads and lags in ``window`` (the endpoints collect everything beyond when
-    ``bin_endpoints``); ``reference``: the omitted period (the paper does not state its)."""
+class EventStudyBlock(EventWindow):
+    """Leads and lags in ``window`` (the endpoints binned when ``bin_endpoints``)."""
 
-    window: list[int] = _list(-5, 5)
-    reference: int = -1
     bin_endpoints: bool = True
 
 
@@ -237,13 +246,8 @@ class RobustnessBlock:
 
 
 @dataclass
-class IVBlock:
-    """Instrument = ``instrument`` x post; ``post`` own = the unit's Post_it (= d, the paper's
-    definition), common = 1[time >= ``common_year``] (null: the first adoption period)."""
-
-    instrument: str = "light"
-    post: Post = Post.own
-    common_year: int | None = None
+class IVBlock(IVOptions):
+    """The IV block's instrument (:class:`IVOptions`)."""
 
 
 @dataclass
@@ -281,11 +285,8 @@ class ImputationBlock:
 
 
 @dataclass
-class SunAbrahamBlock:
+class SunAbrahamBlock(EventWindow):
     """Event times reported (the regression uses every relative period)."""
-
-    window: list[int] = _list(-5, 5)
-    reference: int = -1
 
 
 @dataclass
@@ -385,8 +386,7 @@ class FileData:
 
 @dataclass
 class SimulatedColumns:
-    controls: list[str] = _list("lngdp", "lnincome", "population", "fiscal", "consumption",
-                                "fdi")
+    controls: list[str] = _list(*CONTROLS)  # the simulator's six
 
 
 @dataclass

@@ -18,14 +18,16 @@ from dataclasses import replace
 
 import pandas as pd
 
-from ..estimates import Estimate, from_fe_ols
+from ..estimates import Estimate
+from ..freq.baseline import baseline_twfe
 from ..freq.callaway_santanna import callaway_santanna
 from ..freq.event_study import event_study
 from ..freq.heterogeneity import cohort_effects, heterogeneity
 from ..freq.imputation import imputation
 from ..freq.instrumental import instrumental
 from ..freq.mediation import mediation
-from ..ols import fe_ols
+from ..freq.suite import block_kwargs, freq_controls
+from ..schema import FreqConfig, typed
 from ..study import StudyData
 from .models import BuiltModel
 
@@ -33,16 +35,8 @@ from .models import BuiltModel
 MODEL_SPEC = "_model_spec"
 
 
-def freq_controls(data: StudyData, freq_cfg: Mapping) -> list[str]:
-    """The controls of the frequentist step (``freq.with_controls``)."""
-    if not freq_cfg.get("with_controls", True):
-        return []
-    return [c for c in data.controls if c in data.panel.columns]
-
-
 def _event_spec(model_cfg: Mapping) -> tuple[list[int], int]:
-    return [int(k) for k in model_cfg.get("window", [-5, 5])], int(model_cfg.get("reference",
-                                                                                 -1))
+    return [int(k) for k in model_cfg["window"]], int(model_cfg["reference"])
 
 
 def _same_spec(method: str, model_cfg: Mapping, freq_cfg: Mapping, controls: list[str],
@@ -50,14 +44,13 @@ def _same_spec(method: str, model_cfg: Mapping, freq_cfg: Mapping, controls: lis
     """Whether the frequentist step's ``method`` rows have the model's specification, and
     what differs when not."""
     differs = []
-    if freq_controls(data, freq_cfg) != controls:
+    theirs = freq_controls(data, freq_cfg)
+    if theirs != controls:
         differs.append(f"controls {controls or 'none'} (the frequentist step: "
-                       f"{freq_controls(data, freq_cfg) or 'none'})")
+                       f"{theirs or 'none'})")
     if method == "event_study":
         window, ref = _event_spec(model_cfg)
-        fcfg = freq_cfg.get("event_study") or {}
-        fwin = [int(k) for k in fcfg.get("window", [-5, 5])]
-        fref = int(fcfg.get("reference", -1))
+        fwin, fref = _event_spec(typed(FreqConfig, freq_cfg).event_study)
         if (fwin, fref) != (window, ref):
             differs.append(f"window {window} reference {ref} (freq.event_study: {fwin}, "
                            f"{fref})")
@@ -86,12 +79,10 @@ def _estimate(method: str, data: StudyData, model_cfg: Mapping, freq_cfg: Mappin
     if method == "mediation_indirect":
         return mediation(data, {"mediators": [model_cfg.get("mediator")], "bootstrap": 199,
                                 "seed": 1}, controls, **kw)[0]
-    if method in ("twfe", "twfe_controls"):  # the baseline regression, controls in the name
-        res = fe_ols(data.panel, "y", ["d", *controls], ["unit", "time"],
-                     cluster=kw["cluster"], vcov=kw["vcov"],
-                     drop_singleton_fe=kw["drop_singletons"])
-        return [from_fe_ols(res, "d", estimand="att", method=method, level=kw["level"],
-                            data_source=kw["tag"])]
+    if method in ("twfe", "twfe_controls"):  # the baseline block, controls in the name
+        cfg = {k: kw[k] for k in ("vcov", "cluster", "drop_singletons")}
+        rows = baseline_twfe(data, {**cfg, "with_controls": bool(controls)}, level=kw["level"])
+        return [r for r in rows if r.method == method and r.estimand == "att"]
     return []
 
 
@@ -105,10 +96,7 @@ def comparator_rows(built: BuiltModel, data: StudyData, est: pd.DataFrame, model
     ``have_spec``: whether ``freq_cfg`` is the specification ``est`` was estimated with
     (False: ``est`` is of unknown specification and only used for the methods whose name
     states it, ``twfe`` / ``twfe_controls``)."""
-    tag = "simulated" if data.simulated else data.source
-    kw = dict(level=level, vcov=freq_cfg.get("vcov", "cluster"),
-              cluster=freq_cfg.get("cluster", "unit"),
-              drop_singletons=bool(freq_cfg.get("drop_singletons", True)), tag=tag)
+    kw = block_kwargs(data, freq_cfg, level)
     have = set(est["method"]) if len(est) else set()
     methods = list(dict.fromkeys(m for m, _, _ in built.comparators.values()))
     rows: list[Estimate] = []

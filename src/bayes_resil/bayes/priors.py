@@ -24,10 +24,11 @@ from collections.abc import Mapping
 import pymc as pm
 
 from ..errors import InputError
-from .prior_families import LOC_SCALE, family, layer_params, scaled
+from .prior_families import LOC_SCALE, layer_params, scaled
 from .prior_names import LAYERS, PRIOR_NAMES, UNSCALED
 
 __all__ = ["LAYERS", "PRIOR_NAMES", "UNSCALED", "PriorSet"]
+
 
 class PriorSet:
     """Builds PyMC random variables from the ``prior`` config, scaled to the outcome sd."""
@@ -41,7 +42,7 @@ class PriorSet:
     def spec(self, name: str) -> tuple[str, dict[str, float]]:
         """Family and parameters of prior ``name`` as configured (unscaled; unset parameters
         of the typed config, None, left out)."""
-        node = self.cfg.get(name) if hasattr(self.cfg, "get") else None
+        node = self.cfg.get(name)
         if node is None:
             known = sorted(k for k in self.cfg if k in PRIOR_NAMES or k in LAYERS)
             raise InputError(f"prior '{name}' is not set in the prior config; known: {known}")
@@ -91,7 +92,8 @@ class PriorSet:
 
 
 def _create(name: str, dist: str, rv_name: str, params: dict, kwargs: dict):
-    family(name, dist)
+    """The random variable; ``dist`` and ``params`` were checked by :func:`.scaled` /
+    :func:`.layer_params`."""
     try:
         return getattr(pm, dist)(rv_name, **params, **kwargs)
     except TypeError as exc:

@@ -40,10 +40,12 @@ log = logging.getLogger("bayes_resil")
 
 @dataclass
 class Comparison:
-    """The posterior-vs-frequentist table and the frequentist rows computed for it."""
+    """The posterior-vs-frequentist table, the frequentist rows computed for it, and every
+    estimate together (the frequentist ones, those rows, the posterior's)."""
 
     table: pd.DataFrame
     ols_rows: list[Estimate]
+    estimates: pd.DataFrame
 
 
 @dataclass
@@ -144,7 +146,7 @@ class BayesianFit:
             table["n_units"] = _units_per_group(self.built, table["estimand"])
         if len(table):
             table["data_source"] = "simulated" if self.data.simulated else self.data.source
-        return Comparison(table, ols_rows)
+        return Comparison(table, ols_rows, all_est)
 
     def compare(self, freq: FrequentistResult | pd.DataFrame | None = None) -> pd.DataFrame:
         """Posterior beside the frequentist estimate of the same estimand and specification
@@ -233,10 +235,7 @@ class BayesianFit:
                       ) -> pd.DataFrame:
         """The frequentist estimates, the comparators estimated for the comparison and the
         posterior rows in one table (what ``estimates.csv`` holds)."""
-        est = (pd.DataFrame() if freq is None else freq if isinstance(freq, pd.DataFrame)
-               else freq.estimates())
-        ols = self.comparison(freq).ols_rows
-        return pd.concat([est, to_frame(ols + self.rows)], ignore_index=True)
+        return self.comparison(freq).estimates.copy()
 
     def save(self, directory: str | Path, freq: FrequentistResult | None = None) -> Path:
         """Write the run directory: the Bayesian files (``posterior.nc``,

@@ -30,12 +30,11 @@ log = logging.getLogger("bayes_resil")
 
 @dataclass
 class BayesFiles:
-    """What :func:`write_bayes` wrote: the file names, the frequentist rows estimated for the
-    comparison (they go into ``estimates.csv``) and the comparison table."""
+    """What :func:`write_bayes` wrote: the file names and the frequentist rows estimated for
+    the comparison (they go into ``estimates.csv``)."""
 
     files: list[str]
     ols_rows: list[Estimate]
-    comparison: pd.DataFrame
 
 
 def run_bayes(data: StudyData, cfg: Mapping, est: pd.DataFrame, out: Path, *,
@@ -81,7 +80,7 @@ def write_bayes(fit: BayesianFit, out: Path, freq: FrequentistResult | pd.DataFr
     import matplotlib.pyplot as plt
 
     plt.close("all")
-    return BayesFiles(files, comp.ols_rows, comp.table)
+    return BayesFiles(files, comp.ols_rows)
 
 
 def netcdf_ready(idata: xr.DataTree) -> xr.DataTree:

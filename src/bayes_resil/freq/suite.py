@@ -54,6 +54,22 @@ def unknown_blocks(blocks) -> str | None:
     return f"unknown freq block(s) {unknown}; known: {list(BLOCKS)}" if unknown else None
 
 
+def freq_controls(data: StudyData, cfg: Mapping) -> list[str]:
+    """The controls the blocks use (``freq.with_controls``; baseline reports both)."""
+    if not typed(FreqConfig, cfg).with_controls:
+        return []
+    return [c for c in data.controls if c in data.panel.columns]
+
+
+def block_kwargs(data: StudyData, cfg: Mapping, level: float) -> dict:
+    """The keyword arguments every block takes: interval level, covariance, clusters,
+    singletons and the data-source tag."""
+    cfg = typed(FreqConfig, cfg)
+    return dict(level=level, vcov=str(cfg.vcov), cluster=cfg.cluster,
+                drop_singletons=bool(cfg.drop_singletons),
+                tag="simulated" if data.simulated else data.source)
+
+
 def run_freq(data: StudyData, cfg: Mapping, level: float = 0.95) -> FreqResults:
     """Every block listed in ``cfg.blocks``; unknown names are an error."""
     if message := unknown_blocks(list(cfg.get("blocks") or [])):
@@ -61,11 +77,8 @@ def run_freq(data: StudyData, cfg: Mapping, level: float = 0.95) -> FreqResults:
     cfg = typed(FreqConfig, cfg)  # every option, with the schema's defaults
     blocks = [str(b) for b in cfg.blocks]
     out = FreqResults()
-    tag = "simulated" if data.simulated else data.source
-    controls = ([c for c in data.controls if c in data.panel.columns] if cfg.with_controls
-                else [])
-    kw = dict(level=level, vcov=str(cfg.vcov), cluster=cfg.cluster,
-              drop_singletons=bool(cfg.drop_singletons), tag=tag)
+    controls, kw = freq_controls(data, cfg), block_kwargs(data, cfg, level)
+    tag = kw["tag"]
     for name in blocks:
         sub = cfg.get(name) or {}  # baseline has no options of its own
         # a block that fails on the data is reported and the others still run (steps.py)
