@@ -95,7 +95,7 @@ def calibrate(*args: str, cwd: Path | None = None, timeout: float = 300):
 @pytest.fixture(scope="session")
 def default_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "default"
-    # the default run (model=hetero_region, freq=paper) with the smoke sampler, for speed;
+    # the default run (model=hetero_region, freq=full) with the smoke sampler, for speed;
     # progress lines every second (no terminal here), as a cluster job would log them
     proc = cli(f"hydra.run.dir={out}", "sampler=smoke", "sampler.log_every=1")
     assert proc.returncode == 0, proc.stderr

@@ -20,6 +20,48 @@ from conftest import cli, make_user_panel
 REPO = Path(__file__).resolve().parents[1]
 
 
+def test_default_run_assesses_the_papers_claims_with_the_posterior(default_run):
+    """claims.csv of the default run: the eight CBEC claims, the posterior lenses equal to
+    probabilities computed from posterior.nc, every verdict the stated rule's."""
+    import xarray as xr
+    from test_claims import CBEC_IDS, rule
+
+    out, proc = default_run
+    table = pd.read_csv(out / "claims.csv")
+    verdict = table[table["lens"] == "verdict"]
+    assert verdict["claim"].tolist() == CBEC_IDS
+    assert set(verdict["verdict"]) <= {"supported", "fragile", "not_supported",
+                                       "contradicted", "not_assessed"}
+    for cid, rows in table.groupby("claim"):
+        ev = rows.loc[rows["role"] == "evidence", "status"].tolist()
+        sens = rows.loc[rows["role"] == "sensitivity", "status"].tolist()
+        assert rows["verdict"].iloc[-1] == rule(ev, sens), cid
+    post = xr.open_datatree(out / "posterior.nc", engine="h5netcdf")["posterior"]
+    eff = post["effect"]
+    east, west, central = (eff.sel(estimand=k).values.ravel()
+                           for k in ("att[East]", "att[West]", "att[Central]"))
+    p = table.query("claim == 'region_order' and lens == 'bayes:hetero_region'")["value"]
+    assert p.iloc[0] == pytest.approx(np.mean((east > west) & (west > central)))
+    p = table.query("claim == 'baseline_positive' and lens == 'bayes:hetero_region'")["value"]
+    assert p.iloc[0] == pytest.approx(np.mean(post["att"].values > 0))
+    # batch groups from the cell effects: cohorts 2015-16 vs 2018-19, equal weight per cell
+    tau = post["tau"]
+    cells = pd.DataFrame([k.split("|") for k in tau["effect_cell"].values],
+                         columns=["unit", "time"])
+    panel = pd.read_csv(out / "panel.csv")
+    cohort = cells.merge(panel.astype({"unit": str, "time": str})[["unit", "time", "cohort"]],
+                         on=["unit", "time"], how="left")["cohort"].to_numpy()
+    t = tau.transpose("chain", "draw", "effect_cell").values.reshape(-1, len(cells))
+    early = t[:, np.isin(cohort, [2015, 2016])].mean(1)
+    late = t[:, np.isin(cohort, [2018, 2019])].mean(1)
+    p = table.query("claim == 'batch_order' and lens == 'bayes:hetero_region'")["value"]
+    assert p.iloc[0] == pytest.approx(np.mean(early > late))
+    # the simulated truth is a column; summary.txt lists every verdict
+    assert table["simulated_truth"].notna().any()
+    summary = (out / "summary.txt").read_text()
+    assert all(c in summary for c in CBEC_IDS)
+
+
 def test_default_run_writes_the_contract(default_run):
     out, proc = default_run
     for name in ("panel.csv", "truth.csv", "index_weights.csv", "estimates.csv", "summary.txt",
@@ -30,7 +72,8 @@ def test_default_run_writes_the_contract(default_run):
         assert (out / name).is_file(), name
     # every step ran, with its time; sampling progress went to app.log (no terminal)
     steps = pd.read_csv(out / "steps.csv")
-    assert (steps["status"] == "ok").all() and steps["step"].iloc[-1] == "model=hetero_region"
+    assert (steps["status"] == "ok").all()
+    assert steps["step"].tolist()[-2:] == ["model=hetero_region", "claims"]
     assert pd.read_csv(out / "skipped.csv").empty
     app_log = (out / "app.log").read_text()
     assert "draws (" in app_log and "divergences" in app_log and "sampling finished" in app_log

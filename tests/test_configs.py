@@ -45,6 +45,6 @@ def test_calibration_defaults():
 def test_defaults():
     cfg = compose([])
     assert cfg.data.source == "simulated" and cfg.freq.vcov == "cluster"
-    assert cfg.model.name == "hetero_region" and cfg.freq.name == "paper"
+    assert cfg.model.name == "hetero_region" and cfg.freq.name == "full"
     assert cfg.sampler.name == "nutpie" and cfg.prior.name == "weakly_informative"
     assert cfg.ci_level == 0.95

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import unquote
 
 import pandas as pd
 import pytest
@@ -135,3 +136,28 @@ def test_document_escapes_html_and_markdown():
 def test_reports_are_listed_in_the_summary(default_run, name):
     out, proc = default_run
     assert (out / name).is_file() and name in proc.stdout
+
+
+def test_report_opens_with_the_claims_table_coloured_by_verdict(default_run, browser):
+    """The first section is the claims table: one row per claim with the verdict of
+    claims.csv, its cell coloured by verdict, lens cells linked to files of the run."""
+    out, _ = default_run
+    page = open_report(browser, out / "report.html")
+    headings = [h.text for h in page.find_elements(By.TAG_NAME, "h2")]
+    assert headings[0] == "The paper's claims under every lens"
+    claims = pd.read_csv(out / "claims.csv")
+    expected = claims[claims["lens"] == "verdict"].set_index("claim")["verdict"]
+    cells = page.find_elements(By.CSS_SELECTOR, "table[data-table=claims] td[data-verdict]")
+    shown = {c.get_attribute("data-claim"): c for c in cells}
+    assert list(shown) == list(expected.index)
+    colours = {}
+    for cid, cell in shown.items():
+        assert cell.text == expected[cid]
+        colours.setdefault(expected[cid], set()).add(cell.value_of_css_property(
+            "background-color"))
+    assert all(len(c) == 1 for c in colours.values())  # one colour per verdict
+    if len(colours) > 1:  # different verdicts, different colours
+        assert len({next(iter(c)) for c in colours.values()}) == len(colours)
+    links = [a.get_attribute("href") for a in page.find_elements(
+        By.CSS_SELECTOR, "table[data-table=claims] a")]
+    assert links and all(Path(unquote(re.sub("^file://", "", h))).is_file() for h in links)

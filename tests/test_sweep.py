@@ -113,6 +113,30 @@ def test_sweep_report_opens_and_links_every_job(sweep, browser):
     assert browser.find_elements(By.CSS_SELECTOR, "table[data-table=loo]")
 
 
+def test_sweep_report_shows_every_jobs_verdicts(sweep, browser):
+    """sweep_claims.csv and the report's claims-by-job table are the jobs' own verdicts; a
+    claim is marked as changing exactly when its verdicts differ across jobs."""
+    multi, _ = sweep
+    table = pd.read_csv(multi / "sweep_claims.csv", dtype={"job": str})
+    assert sorted(table["job"].unique()) == ["0", "1", "2", "3"]
+    for job, rows in table.groupby("job"):
+        own = pd.read_csv(multi / job / "claims.csv")
+        own = own[own["lens"] == "verdict"]
+        assert rows["verdict"].tolist() == own["verdict"].tolist()
+    browser.get((multi / "sweep_report.html").resolve().as_uri())
+    for cell in browser.find_elements(By.CSS_SELECTOR,
+                                      "table[data-table=sweep_claims] td[data-job]"):
+        mine = table[(table["job"] == cell.get_attribute("data-job"))
+                     & (table["claim"] == cell.get_attribute("data-claim"))]
+        assert cell.text == mine["verdict"].iloc[0]
+    rows = browser.find_elements(By.CSS_SELECTOR, "table[data-table=sweep_claims] tbody tr")
+    changes = {r.find_elements(By.TAG_NAME, "td")[0].text:
+               r.find_elements(By.TAG_NAME, "td")[1].text for r in rows}
+    expected = table.groupby("claim")["verdict"].nunique().gt(1).map({True: "yes",
+                                                                      False: "no"})
+    assert changes == expected.to_dict()
+
+
 def test_a_failed_job_does_not_end_the_sweep(tmp_path):
     # a job that fails on the data (a cluster column the panel does not have), not on its
     # config's values (those are refused when the sweep is composed)

@@ -25,15 +25,16 @@ __version__ = "0.1.0"
 #: public name -> module that defines it
 _EXPORTS = {
     "load_panel": "api", "simulate_panel": "api", "frequentist": "api", "fit": "api",
+    "assess_claims": "api",
     "compose": "options", "StudyData": "study", "FrequentistResult": "freq.result",
     "BayesianFit": "bayes.result",
 }
 
 __all__ = ["BayesianFit", "FrequentistResult", "InputError", "StudyData", "__version__",
-           "compose", "fit", "frequentist", "load_panel", "simulate_panel"]
+           "assess_claims", "compose", "fit", "frequentist", "load_panel", "simulate_panel"]
 
 if TYPE_CHECKING:
-    from .api import fit, frequentist, load_panel, simulate_panel
+    from .api import assess_claims, fit, frequentist, load_panel, simulate_panel
     from .bayes.result import BayesianFit
     from .freq.result import FrequentistResult
     from .options import compose

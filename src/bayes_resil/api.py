@@ -225,3 +225,46 @@ def fit(panel: StudyData, model: GroupSpec = "hetero_region",
 
         check_run(panel, {**cfg, "freq": {}})
     return fit_model(panel, cfg, level=float(cfg.ci_level))
+
+
+def assess_claims(freq: FrequentistResult | None = None, fit: BayesianFit | None = None, *,
+                  claims: str | Path | None = None, panel: StudyData | None = None
+                  ) -> pd.DataFrame:
+    """The paper's claims under every lens, with their verdicts (``claims.csv``).
+
+    Parameters
+    ----------
+    freq : FrequentistResult, optional
+        The frequentist results (replication, robust estimators, placebo, HonestDiD).
+    fit : BayesianFit, optional
+        A Bayesian fit: posterior probabilities of each claim, for the treated units and for
+        the population (its comparator estimates are used too).
+    claims : str or Path, optional
+        A claims YAML (``docs/claims.md``); default: the study's own (shipped for ``cbec``).
+    panel : StudyData, optional
+        The panel, when neither result carries it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per claim x lens (``claim``, ``lens``, ``role``, ``statement``, ``value``,
+        ``status``, ``verdict``, ``detail``, ...); the ``lens == "verdict"`` row holds the
+        claim's verdict (rules: :mod:`bayes_resil.claims.verdict`).
+    """
+    from .claims import assess, from_run, load_claims
+
+    data = panel or (freq.data if freq is not None else fit.data if fit is not None else None)
+    if data is None:
+        raise InputError("assess_claims needs a result (freq or fit) or the panel")
+    spec = load_claims(claims, data.study)
+    if spec is None:
+        raise InputError("no claims: this panel has no study with shipped claims; pass "
+                         "claims='my_claims.yaml' (format: docs/claims.md)")
+    if fit is not None:
+        est = fit.all_estimates(freq)
+        level = fit.level
+    elif freq is not None:
+        est, level = freq.estimates(), float(freq.config.get("ci_level", 0.95))
+    else:
+        raise InputError("assess_claims needs freq, fit or both")
+    return assess(spec, from_run(data, est, freq=freq, fit=fit, level=level))

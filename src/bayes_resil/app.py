@@ -31,6 +31,7 @@ from .preflight import check_run
 from .run_files import (
     estimates_frame,
     finish_run,
+    run_claims,
     run_info,
     write_data_outputs,
     write_freq_files,
@@ -86,6 +87,7 @@ def run(cfg: DictConfig, out_dir: str | Path, *, launch_dir: Path | None = None,
                      src, key["key"][:12])
             return _finish_reused(cfg, out, src)
     check_run(data, cfg)  # fail fast: the config's requirements on these data
+    run_claims(cfg, data)  # and a bad claims file
     files = write_data_outputs(data, out)
     log.info("[2/3] frequentist estimates (freq=%s)", cfg.freq.name)
     level = float(cfg.get("ci_level", 0.95))

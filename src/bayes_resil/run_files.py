@@ -5,7 +5,8 @@
 ``estimates.csv`` (frequentist rows, the comparators estimated for the posterior comparison,
 the posterior rows; ``(method, estimand, outcome)`` is a key), the paper-style tables and
 figures, the Bayesian files (:func:`bayes_resil.bayes.run.write_bayes`), ``steps.csv``,
-``summary.txt`` and ``report.md`` / ``report.html``.
+``claims.csv`` (the paper's claims under every lens, :mod:`bayes_resil.claims`), ``summary.txt``
+and ``report.md`` / ``report.html``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from .errors import InputError
 from .estimates import Estimate, to_frame
 from .outputs import write_csv, write_text
 from .report import write_run_report
-from .steps import StepStatus, not_ok, write_steps
+from .steps import StepStatus, isolated, not_ok, write_steps
 from .study import StudyData
 from .summary import design_lines, render_summary
 from .tables import event_time_markdown, event_time_table, write_tables
@@ -138,10 +139,38 @@ def run_info(cfg: DictConfig, data: StudyData, out: Path, key: str | None,
     return rows + [("finished", time.strftime("%Y-%m-%d %H:%M:%S %Z"))]
 
 
+def run_claims(cfg: DictConfig, data: StudyData):
+    """The claims a run checks (``claims.file``, else the study's shipped ones), or None; a bad
+    claims file is an :class:`InputError` (raised before any estimation)."""
+    from .claims import load_claims
+
+    ccfg = cfg.get("claims") or {}
+    if not ccfg.get("enabled", True):
+        return None
+    return load_claims(ccfg.get("file"), data.study)
+
+
+def write_claims(out: Path, data: StudyData, cfg: DictConfig, est: pd.DataFrame,
+                 freq: FrequentistResult | None, fit: BayesianFit | None) -> list[str]:
+    """``claims.csv``: every claim under every lens, with its verdict."""
+    from .claims import assess, from_run
+
+    claims = run_claims(cfg, data)
+    if claims is None:
+        return []
+    level = float(cfg.get("ci_level", 0.95))
+    table = assess(claims, from_run(data, est, freq=freq, fit=fit, level=level))
+    write_csv(_tagged(table, data), out / "claims.csv")
+    return ["claims.csv"]
+
+
 def finish_run(out: Path, data: StudyData, cfg: DictConfig, *, est: pd.DataFrame,
                files: list[str], steps: list[StepStatus], freq: FrequentistResult | None,
                fit: BayesianFit | None, info: list[tuple[str, str]]) -> str:
-    """``steps.csv``, the report and ``summary.txt``; returns the summary text."""
+    """``claims.csv``, ``steps.csv``, the report and ``summary.txt``; returns the summary
+    text."""
+    with isolated("claims", "claims", steps):
+        files = files + write_claims(out, data, cfg, est, freq, fit)
     files = files + write_steps(steps, out)
     fcfg = cfg["freq"]
     convention = CONVENTION[str(fcfg.get("vcov", "cluster"))].format(

@@ -64,6 +64,10 @@ def _list(*values) -> Any:
     return field(default_factory=lambda: list(values))
 
 
+#: the paper's batch groups (Table 5): label -> cohorts
+BATCH_GROUPS = {"batches=1-2": [2015, 2016], "batches=3-4": [2018, 2019]}
+
+
 def _dict(**values) -> Any:
     return field(default_factory=lambda: dict(values))
 
@@ -256,8 +260,7 @@ class HeterogeneityBlock:
     each)."""
 
     region: str = "region"
-    cohort_groups: Any = _dict(**{"batches=1-2": [2015, 2016],  # user labels: open mapping
-                                  "batches=3-4": [2018, 2019]})
+    cohort_groups: Any = _dict(**BATCH_GROUPS)  # user labels: open mapping
 
 
 @dataclass
@@ -278,10 +281,13 @@ class DecompositionBlock:
 @dataclass
 class ImputationBlock:
     """``pretrend_leads``: BJS pre-trend test lead dummies on untreated observations;
-    ``horizon``: last event time reported (null: all)."""
+    ``horizon``: last event time reported (null: all); ``cohort_groups``: label -> cohorts,
+    each reported as ``att[<label>]`` (the average over those cohorts' treated observations,
+    as the heterogeneity block's subsamples name them)."""
 
     pretrend_leads: int = 4
     horizon: int | None = None
+    cohort_groups: Any = _dict(**BATCH_GROUPS)  # user labels: open mapping
 
 
 @dataclass
@@ -453,10 +459,20 @@ class Reuse:
 
 
 @dataclass
+class ClaimsConfig:
+    """The paper's claims checked under every lens (``claims.csv``, the report's first table):
+    ``file`` a claims YAML (docs/claims.md; null: the study's own, shipped for ``cbec``);
+    ``enabled`` false skips them."""
+
+    enabled: bool = True
+    file: str | None = None
+
+
+@dataclass
 class RunConfig:
     """``python -m bayes_resil``: the groups, ``ci_level`` (every interval), ``strict`` (a step
     that fails on the data makes the run exit 4 once everything is written), ``force``
-    (recompute a finished run instead of reusing it), ``reuse``."""
+    (recompute a finished run instead of reusing it), ``reuse``, ``claims``."""
 
     data: Any = MISSING
     index: Any = MISSING
@@ -468,6 +484,7 @@ class RunConfig:
     strict: bool = False
     force: bool = False
     reuse: Reuse = field(default_factory=Reuse)
+    claims: ClaimsConfig = field(default_factory=ClaimsConfig)
 
 
 @dataclass

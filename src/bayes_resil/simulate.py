@@ -115,6 +115,11 @@ class SimulationSpec(DesignSpec):
     shock_2020: float = -0.25
     missing_controls_rate: float = 0.182
     missing_outcome_rows: int = 2
+    #: effect multipliers of the two mediators that are not index indicators (a 0 makes a
+    #: mediator with no effect: the "mechanisms" claim false for it)
+    mediator_mult: dict[str, float] = field(
+        default_factory=lambda: {"ln_it_employees": 1.0, "ln_employment": 1.0}
+    )
 
 
 @dataclass(frozen=True)
@@ -266,8 +271,12 @@ def simulate_panel(spec: SimulationSpec | None = None) -> SimulatedPanel:
     }
 
     # --- mediators (Table 6) --------------------------------------------------------------
-    tau_it = 0.35 * profile
-    tau_emp = 0.25 * profile
+    unknown = set(spec.mediator_mult) - {"ln_it_employees", "ln_employment"}
+    if unknown:
+        raise InputError(f"data.simulation.mediator_mult: {sorted(unknown)} are not simulated "
+                         "mediators with their own effect; use ln_it_employees, ln_employment")
+    tau_it = 0.35 * float(spec.mediator_mult.get("ln_it_employees", 1.0)) * profile
+    tau_emp = 0.25 * float(spec.mediator_mult.get("ln_employment", 1.0)) * profile
     base_it = (-0.4 + 0.9 * dev[:, None] + 0.8 * s_t[None, :] + ln_pop
                + ar1_noise(rng, n_u, n_t, 0.15, 0.7))
     base_emp = (3.6 + 0.5 * dev[:, None] + 0.3 * s_t[None, :] + 0.9 * ln_pop

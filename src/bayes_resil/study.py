@@ -70,7 +70,7 @@ def simulation_spec(sim_cfg: Mapping | None, roster: str, spec_type: type = Simu
     unknown = sorted(set(kwargs) - known)
     if unknown:
         raise InputError(f"unknown data.simulation option(s) {unknown}; known: {sorted(known)}")
-    for key in ("batch_mult", "region_mult"):
+    for key in ("batch_mult", "region_mult", "mediator_mult"):
         if key in kwargs:
             kwargs[key] = {(int(k) if key == "batch_mult" else str(k)): float(v)
                            for k, v in dict(kwargs[key]).items()}

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .bayes.population import POPULATION
+from .estimand import parse
 from .study import StudyData
 
 RULE = "=" * 78
@@ -44,9 +45,13 @@ def design_lines(data: StudyData) -> list[str]:
 
 def estimates_lines(est: pd.DataFrame) -> list[str]:
     """Headline rows: effects on the outcome, indirect effects, and the tests."""
-    keep = (((est["outcome"] == "y") & est["estimand"].str.match(r"(att|indirect)"))
+    cells = est["estimand"].map(lambda n: parse(n).kind in ("cell", "time"))
+    keep = (((est["outcome"] == "y") & est["estimand"].str.match(r"(att|indirect)") & ~cells)
             | (est["method"] == "iv_first_stage")) & ~est["method"].str.startswith("bayes_")
     lines = []
+    if cells.any():
+        lines.append(f"  ({int(cells.sum())} cohort x period and calendar-period rows in "
+                     "estimates.csv)")
     for r in est[keep].itertuples():
         level = int(round(100 * r.ci_level))
         extra = ""
@@ -59,8 +64,24 @@ def estimates_lines(est: pd.DataFrame) -> list[str]:
             f"{level}% CI [{_fmt(r.ci_lower)}, {_fmt(r.ci_upper)}]  n={r.n_obs}{extra}"
         )
     for r in est[est["estimand"] == "pretrend_wald"].itertuples():
-        lines.append(f"  pre-trend test (event study): F({int(r.df1)}, {int(r.df2)}) = "
+        lines.append(f"  pre-trend test ({r.method}): F({int(r.df1)}, {int(r.df2)}) = "
                      f"{_fmt(r.statistic, 2)}, p = {_fmt(r.p_value, 3)}")
+    return lines
+
+
+def claims_lines(path: Path) -> list[str]:
+    """The paper's claims and their verdicts (``claims.csv``), one line each."""
+    if not path.is_file():
+        return []
+    table = pd.read_csv(path)
+    rows = table[table["lens"] == "verdict"]
+    lines = ["", "The paper's claims (claims.csv; rules in the report):"]
+    for r in rows.itertuples():
+        truth = ""
+        known = str(getattr(r, "simulated_truth", "")) in ("True", "False")
+        if known:
+            truth = f"  [simulated truth: {str(r.simulated_truth).lower()}]"
+        lines.append(f"  {r.claim:<20} {r.verdict:<14}{truth}".rstrip())
     return lines
 
 
@@ -123,5 +144,6 @@ def render_summary(data: StudyData, est: pd.DataFrame, out_dir: Path, files: lis
     lines += [f"Note: {n}" for n in notes or []]
     if bayes is not None:
         lines += ["", *bayes_lines(bayes)]
+    lines += claims_lines(out_dir / "claims.csv")
     lines += ["", "Files: " + ", ".join(files), RULE]
     return "\n".join(lines) + "\n"

@@ -111,8 +111,8 @@ def linear_weights(fit: dict, w1: np.ndarray) -> np.ndarray:
 def imputation(data: StudyData, cfg: Mapping, controls: list[str], *, level: float, vcov: str,
                cluster: str, drop_singletons: bool, tag: str
                ) -> tuple[list[Estimate], list[str]]:
-    """Rows ``method=imputation``: ``att``, ``event[e]``, ``att[cohort=g]``, ``att[<region>]``
-    (when the panel has regions), ``pretrend_wald``."""
+    """Rows ``method=imputation``: ``att``, ``event[e]``, ``att[cohort=g]``, ``att[<label>]``
+    of ``cohort_groups``, ``att[<region>]`` (when the panel has regions), ``pretrend_wald``."""
     cfg = typed(ImputationBlock, cfg)
     p = data.panel.dropna(subset=["y", *controls])
     if not (p["d"] == 0).any() or not (p["d"] == 1).any():
@@ -151,6 +151,10 @@ def imputation(data: StudyData, cfg: Mapping, controls: list[str], *, level: flo
             rows.append(row(f"event[{e}]", (event == e).astype(float), ""))
     for g in sorted(set(cohort)):
         rows.append(row(f"att[cohort={g}]", (cohort == g).astype(float), ""))
+    for label, group in dict(cfg.cohort_groups or {}).items():
+        mask = np.isin(cohort, [int(c) for c in group])
+        if mask.any():
+            rows.append(row(f"att[{label}]", mask.astype(float), f"cohorts {list(group)}"))
     if "region" in f.columns:  # the Bayesian hetero_region's comparators
         region = f.loc[treated, "region"]
         for r in sorted(set(region.dropna().astype(str))):

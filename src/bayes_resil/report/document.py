@@ -22,6 +22,7 @@ class Cell:
     text: str
     attrs: dict[str, str] = field(default_factory=dict)
     href: str | None = None
+    css: str | None = None  # an HTML class (e.g. ``v-supported``: the cell's colour)
 
 
 @dataclass
@@ -81,6 +82,9 @@ caption{caption-side:top;text-align:left;font-weight:600;padding:.3em 0}
 .alert-info{background:#e8f0fe;border-color:#1a73e8;color:#174ea6}
 figure{margin:1em 0}figure img{max-width:100%;border:1px solid #ddd}
 figcaption{font-size:.85em;color:#555}
+.v-supported,.s-holds{background:#e6f4ea}.v-fragile,.s-weak{background:#fff4e5}
+.v-not_supported,.s-fails{background:#f1f3f4}.v-contradicted,.s-reversed{background:#fdecea}
+.v-not_assessed,.s-unavailable{color:#777}
 """
 
 
@@ -123,6 +127,8 @@ def _html_cell(c: str | Cell, tag: str = "td") -> str:
     cls = ' class="num"' if tag == "td" and NUMBER.match(text.strip()) else ""
     if not isinstance(c, Cell):
         return f"<{tag}{cls}>{html.escape(c)}</{tag}>"
+    if c.css:
+        cls = f' class="{html.escape(c.css)}{" num" if cls else ""}"'
     attrs = cls + "".join(f' data-{html.escape(k)}="{html.escape(str(v))}"'
                           for k, v in c.attrs.items())
     text = html.escape(c.text)

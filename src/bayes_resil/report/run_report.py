@@ -1,6 +1,7 @@
 """``report.md`` and ``report.html`` of one run, built from the files the run wrote.
 
-Order: failed diagnostics (red) and the simulated-data notice at the top; what was run; the
+Order: failed diagnostics (red) and the simulated-data notice at the top; the paper's claims
+and their verdicts (:mod:`.claims_section`); what was run; the
 panel; the index weights; the headline frequentist estimates; the paper's tables beside the
 published numbers; event-time estimators; the Bayesian effects; posterior vs OLS; diagnostics;
 every figure; then all rows of ``estimates.csv``.
@@ -18,6 +19,7 @@ from ..bayes.status import saved_status
 from ..outputs import write_text
 from ..steps import not_ok
 from ..tables import PAPER_TABLES, cell_rows
+from .claims_section import claims_blocks
 from .document import Alert, Block, Bullets, Cell, Figure, Heading, Paragraph, Table, to_html
 from .document import to_markdown as render_markdown
 
@@ -139,6 +141,7 @@ def run_blocks(out: Path, *, info: Sequence[tuple[str, str]], panel_lines: Seque
     if simulated:
         blocks.append(Alert("SIMULATED DATA: the real design with simulated outcomes and known "
                             "true effects; not the paper's data.", kind="warning"))
+    blocks += claims_blocks(_read(out / "claims.csv"), out)
     blocks += [Heading("What was run"), Table(["", ""], [list(kv) for kv in info], name="run")]
     blocks += [Heading("Panel"), Bullets(list(panel_lines))]
     if steps:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..outputs import write_text
+from ..outputs import write_csv, write_text
+from .claims_section import sweep_claims_blocks, sweep_verdicts
 from .document import Alert, Block, Cell, Figure, Heading, Paragraph, Table, to_html
 from .document import to_markdown as render_markdown
 from .run_report import fmt, frame_table
@@ -55,6 +56,10 @@ def sweep_blocks(sweep_dir: Path, table: pd.DataFrame, loo: pd.DataFrame | None,
         blocks += [Heading(f"Headline effect ({estimand}) by job"),
                    Table(["job", "overrides", "method", "estimate", "SE / sd", "lower",
                           "upper", "diagnostics ok"], cells, name="headline")]
+    verdicts = sweep_verdicts(sweep_dir, jobs)
+    if len(verdicts):
+        write_csv(verdicts, sweep_dir / "sweep_claims.csv")
+    blocks += sweep_claims_blocks(verdicts)
     png = sweep_dir / "sweep_comparison.png"
     if png.is_file():
         blocks.append(Figure(png, "sweep_comparison.png",
@@ -72,7 +77,8 @@ def sweep_blocks(sweep_dir: Path, table: pd.DataFrame, loo: pd.DataFrame | None,
                                                 "p_loo", "elpd_diff", "dse", "weight",
                                                 "pareto_k_max", "n_k_bad"], digits=2,
                                   name="loo"))
-    blocks.append(Paragraph("Machine-readable: sweep_comparison.csv, loo_comparison.csv, "
+    blocks.append(Paragraph("Machine-readable: sweep_comparison.csv, sweep_claims.csv, "
+                            "loo_comparison.csv, "
                             "loo_influential.csv (the city-years PSIS-LOO flags); every job's "
                             "own report.html is linked from the jobs table."))
     return blocks
