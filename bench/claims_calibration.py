@@ -62,14 +62,38 @@ def one(design: str, seed: int, path: str) -> tuple[str, int, float]:
     return design, seed, time.perf_counter() - t0
 
 
+def _roles_now(rows: pd.DataFrame) -> pd.Series:
+    """Lens roles as the current code assigns them. Files written before conditions existed
+    named the placebo centre ``replication:placebo`` (evidence; the actual estimate was
+    ``replication:placebo:actual``) and gave the IV first stage the evidence role: both are
+    conditions now (same statuses)."""
+    role = rows["role"].copy()
+    old = rows.groupby(["design", "seed"])["lens"].transform(
+        lambda s: s.eq("replication:placebo:actual").any())
+    role[old & rows["lens"].eq("replication:placebo")] = "condition"
+    role[rows["lens"].eq("first_stage")] = "condition"
+    return role
+
+
 def summarise(root: Path, designs: list[str]) -> pd.DataFrame:
+    """One row per (design, seed, claim): the verdict by the current rule from the stored
+    lens statuses, and the simulated truth."""
+    from bayes_resil.claims.verdict import verdict_of
+
     # keep_default_na=False: the design named "null" must not read as missing
     frames = [pd.read_csv(f, keep_default_na=False, na_values=[""])
               for d in designs for f in sorted((root / d).glob("r*.csv"))]
     if not frames:
         return pd.DataFrame()
-    v = pd.concat(frames, ignore_index=True)
-    v = v[v["lens"] == "verdict"].copy()
+    rows = pd.concat(frames, ignore_index=True)
+    rows["role"] = _roles_now(rows)
+    lens_rows = rows[rows["lens"] != "verdict"]
+    again = lens_rows.groupby(["design", "seed", "claim"], sort=False).apply(
+        lambda g: verdict_of(g["role"].tolist(), g["status"].tolist())[0])
+    v = rows[rows["lens"] == "verdict"].copy()
+    v["stored_verdict"] = v["verdict"]
+    v["verdict"] = [again[(d, s, c)] for d, s, c in zip(v["design"], v["seed"], v["claim"],
+                                                          strict=True)]
     v["truth"] = v["simulated_truth"].map({True: True, False: False, "True": True,
                                            "False": False})
     # placebo_null is true exactly when the true att is positive (the claim has the actual

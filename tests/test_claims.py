@@ -25,10 +25,10 @@ FREQ = dict(blocks=["baseline", "event_study", "placebo", "robustness", "iv", "h
             overrides=["freq.placebo.permutations=200"])
 
 
-def rule(evidence: list[str], sensitivity: list[str]) -> str:
+def rule(evidence: list[str], sensitivity: list[str], conditions: list[str] = ()) -> str:
     """The README's verdict rule, written out again from its text."""
     ev = [s for s in evidence if s != "unavailable"]
-    sens = [s for s in sensitivity if s != "unavailable"]
+    sens = [s for s in [*sensitivity, *conditions] if s != "unavailable"]
     if not ev:
         return "not_assessed"
     if "reversed" in ev:
@@ -39,14 +39,21 @@ def rule(evidence: list[str], sensitivity: list[str]) -> str:
     return "fragile" if "holds" in ev else "not_supported"
 
 
+def rule_of(rows: pd.DataFrame) -> str:
+    """The rule applied to one claim's rows of claims.csv."""
+    return rule(*(rows.loc[rows["role"] == r, "status"].tolist()
+                  for r in ("evidence", "sensitivity", "condition")))
+
+
 STATUSES = ["holds", "weak", "fails", "reversed", "unavailable"]
 
 
-def test_the_verdict_rule_on_every_combination_of_two_evidence_and_one_sensitivity_lens():
+def test_the_verdict_rule_on_every_combination_of_evidence_sensitivity_and_condition():
     for a in STATUSES:
         for b in STATUSES:
             for s in STATUSES:
-                assert verdict([a, b], [s])[0] == rule([a, b], [s]), (a, b, s)
+                for c in STATUSES:
+                    assert verdict([a, b], [s], [c])[0] == rule([a, b], [s], [c]), (a, b, s, c)
     assert verdict([], ["holds"])[0] == "not_assessed"
 
 

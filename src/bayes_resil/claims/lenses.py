@@ -21,7 +21,7 @@ from scipy import stats
 from ..estimand import parse
 from .evidence import Evidence
 from .spec import Claim, ClaimSet
-from .verdict import FAILS, HOLDS, REVERSED, UNAVAILABLE, WEAK, combine, verdict
+from .verdict import FAILS, HOLDS, REVERSED, UNAVAILABLE, WEAK, combine, verdict_of
 
 ROBUST_METHODS = ("imputation", "callaway_santanna", "sun_abraham")
 #: a relative-magnitudes breakdown value at least this large: the effect survives post-period
@@ -315,9 +315,9 @@ def bayes_leads_lens(ev: Evidence, claim: Claim) -> Lens | None:
 
 
 def placebo_lenses(ev: Evidence, claim: Claim, method: str) -> list[Lens]:
-    centre = Lens(claim.id, f"replication:{method}", "evidence",
+    centre = Lens(claim.id, "placebo_centre", "condition",
                   "placebo estimates centre on 0", method=method, link=LINKS["placebo"])
-    actual = Lens(claim.id, f"replication:{method}:actual", "evidence",
+    actual = Lens(claim.id, f"replication:{method}", "evidence",
                   "actual estimate outside the placebo distribution", method=method,
                   link=LINKS["placebo"])
     if ev.placebo is not None and len(ev.placebo) > 1:
@@ -365,7 +365,7 @@ def breakdown_lens(ev: Evidence, claim: Claim) -> Lens:
 
 
 def first_stage_lens(ev: Evidence, claim: Claim, method: str) -> Lens:
-    lens = Lens(claim.id, "first_stage", "evidence", f"first-stage F >= {F_OK:g}",
+    lens = Lens(claim.id, "first_stage", "condition", f"first-stage F >= {F_OK:g}",
                 method=claim.first_stage or "", link=LINKS.get(method, "estimates.csv"))
     r = ev.rows(method, "att")
     f = float(r["first_stage_F"]) if r is not None and "first_stage_F" in r else np.nan
@@ -496,64 +496,64 @@ def truth_lens(ev: Evidence, claim: Claim) -> Lens | None:
 
 # --- one claim, every lens --------------------------------------------------------------
 
-def claim_lenses(ev: Evidence, claim: Claim) -> list[Lens]:
-    """Every lens of ``claim`` and its verdict row (last)."""
-    lenses = [paper_lens(claim, ev.level)]
-    replication, robust = [], []
-    if claim.test in ("positive", "order"):
-        replication = [freq_lens(ev, claim, m, f"replication:{m}", "replication")
-                       for m in claim.methods]
-        effect = all(parse(e).is_effect or e[4:-1] in claim.groups
-                     for e, _ in _components(claim)) and claim.outcomes == ("y",)
-        if claim.robust and effect:
-            robust = [freq_lens(ev, claim, m, f"robust:{m}", "evidence")
-                      for m in ROBUST_METHODS]
-            robust = [x for x in robust if x.status != UNAVAILABLE or m_has(ev, x.method)]
-        bayes = [b for b in (bayes_lens(ev, claim, False),) if b is not None]
-        robust += bayes
-        population = [b for b in (bayes_lens(ev, claim, True),) if b is not None]
-        sensitivity = population
-        if claim.robust and effect and claim.test == "positive":
+def _effect_lenses(ev: Evidence, claim: Claim) -> tuple[list, list, list]:
+    """(replication, robust / posterior, sensitivity) lenses of a positive or order claim."""
+    replication = [freq_lens(ev, claim, m, f"replication:{m}", "replication")
+                   for m in claim.methods]
+    effect = all(parse(e).is_effect or e[4:-1] in claim.groups
+                 for e, _ in _components(claim)) and claim.outcomes == ("y",)
+    robust, sensitivity = [], []
+    if claim.robust and effect:
+        robust = [freq_lens(ev, claim, m, f"robust:{m}", "evidence") for m in ROBUST_METHODS]
+        # a robust estimator the run computed but without these estimands stays, to say so
+        robust = [x for x in robust if x.status != UNAVAILABLE or m_has(ev, x.method)]
+        if claim.test == "positive":
             sensitivity.append(breakdown_lens(ev, claim))
-        if claim.first_stage:
-            robust_or_rep = [first_stage_lens(ev, claim, m) for m in claim.methods[:1]]
-            replication += robust_or_rep
-        if claim.first_stage:
-            sensitivity += [agreement_lens(ev, claim, m) for m in claim.methods[:1]]
-        for extra in claim.also:
-            sensitivity.append(freq_lens(ev, claim, extra.method, f"also:{extra.method}",
-                                         extra.role, [(e, extra.outcome) for e in
-                                                      extra.estimands]))
-    elif claim.test == "no_pretrends":
-        replication = []
-        for m in claim.methods:
-            wald = wald_lens(ev, claim, m, f"replication:{m}", "replication")
-            replication.append(wald if wald.status != UNAVAILABLE
-                               else leads_lens(ev, claim, m, f"replication:{m}",
-                                               "replication"))
-        robust = [wald_lens(ev, claim, "imputation", "robust:imputation", "evidence")]
-        robust += [leads_lens(ev, claim, m, f"robust:{m}", "evidence")
-                   for m in ("callaway_santanna", "sun_abraham")]
-        robust = [x for x in robust if x.status != UNAVAILABLE]
-        b = bayes_leads_lens(ev, claim)
-        if b is not None and b.status != UNAVAILABLE:
-            robust.append(b)
-        sensitivity = []
-    else:  # placebo
-        replication = [x for m in claim.methods for x in placebo_lenses(ev, claim, m)]
-        robust, sensitivity = [], []
+    robust += [b for b in (bayes_lens(ev, claim, False),) if b is not None]
+    sensitivity[:0] = [b for b in (bayes_lens(ev, claim, True),) if b is not None]
+    if claim.first_stage:
+        sensitivity += [first_stage_lens(ev, claim, m) for m in claim.methods[:1]]
+        sensitivity += [agreement_lens(ev, claim, m) for m in claim.methods[:1]]
+    sensitivity += [freq_lens(ev, claim, x.method, f"also:{x.method}", x.role,
+                              [(e, x.outcome) for e in x.estimands]) for x in claim.also]
+    return replication, robust, sensitivity
+
+
+def _pretrend_lenses(ev: Evidence, claim: Claim) -> tuple[list, list, list]:
+    replication = []
+    for m in claim.methods:
+        wald = wald_lens(ev, claim, m, f"replication:{m}", "replication")
+        replication.append(wald if wald.status != UNAVAILABLE
+                           else leads_lens(ev, claim, m, f"replication:{m}", "replication"))
+    robust = [wald_lens(ev, claim, "imputation", "robust:imputation", "evidence")]
+    robust += [leads_lens(ev, claim, m, f"robust:{m}", "evidence")
+               for m in ("callaway_santanna", "sun_abraham")]
+    robust.append(bayes_leads_lens(ev, claim))
+    return replication, [x for x in robust if x is not None and x.status != UNAVAILABLE], []
+
+
+def _placebo(ev: Evidence, claim: Claim) -> tuple[list, list, list]:
+    return [x for m in claim.methods for x in placebo_lenses(ev, claim, m)], [], []
+
+
+LENSES_OF = {"positive": _effect_lenses, "order": _effect_lenses,
+             "no_pretrends": _pretrend_lenses, "placebo": _placebo}
+
+
+def claim_lenses(ev: Evidence, claim: Claim) -> list[Lens]:
+    """Every lens of ``claim`` and its verdict row (last). The paper's own estimator is
+    evidence only where no robust estimator or posterior speaks to the claim."""
+    replication, robust, sensitivity = LENSES_OF[claim.test](ev, claim)
     has_robust = any(x.status != UNAVAILABLE for x in robust)
     for x in replication:
         if x.role == "replication":
             x.role = "context" if has_robust else "evidence"
     design = design_lens(claim, [x for x in replication if x.lens.startswith("replication:")],
                          [x for x in robust if x.lens.startswith("robust:")])
-    lenses += replication + robust + sensitivity
+    lenses = [paper_lens(claim, ev.level), *replication, *robust, *sensitivity]
     lenses += [x for x in (design, prior_lens(ev, claim), truth_lens(ev, claim))
                if x is not None]
-    ev_status = [x.status for x in lenses if x.role == "evidence"]
-    sens_status = [x.status for x in lenses if x.role == "sensitivity"]
-    result, rule = verdict(ev_status, sens_status)
+    result, rule = verdict_of([x.role for x in lenses], [x.status for x in lenses])
     counted = [x.lens for x in lenses if x.role == "evidence" and x.status != UNAVAILABLE]
     lenses.append(Lens(claim.id, "verdict", "verdict", statement(claim), status=result,
                        verdict=result,

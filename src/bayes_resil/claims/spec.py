@@ -33,7 +33,7 @@ from ..errors import InputError
 
 FORMAT = "bayes_resil.claims/1"
 TESTS = ("positive", "order", "no_pretrends", "placebo")
-ROLES = ("evidence", "sensitivity", "context")
+ROLES = ("evidence", "condition", "sensitivity", "context")
 #: the Bayesian models whose effect estimands speak to effect claims by default
 EFFECT_MODELS = ("twfe", "hetero_region", "hetero_batch", "event_study", "staggered")
 _ID = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")

@@ -14,17 +14,18 @@ A lens reads one kind of evidence on a claim and gives a *status*:
 
 Each lens has a *role*: ``evidence`` (the heterogeneity-robust estimators and the Bayesian
 posterior of the treated units; the paper's own estimator only where nothing robust speaks to
-the claim), ``sensitivity`` (the population-level posterior, the HonestDiD breakdown value,
-indirect effects, IV agreement) or ``context`` (the paper's number, the TWFE replication when
-robust evidence exists, the design comparison, the prior sensitivity), and ``truth`` on
-simulated data.
+the claim), ``condition`` (a precondition of the claim that is no evidence for it by itself:
+the IV first stage, the placebo distribution's centre), ``sensitivity`` (the population-level
+posterior, the HonestDiD breakdown value, indirect effects, IV agreement) or ``context``
+(the paper's number, the TWFE replication when robust evidence exists, the design comparison,
+the prior sensitivity), and ``truth`` on simulated data.
 
 **The verdict rule** over the available lenses:
 
 1. no evidence lens available: ``not_assessed``;
 2. any evidence lens ``reversed``: ``contradicted``;
-3. every evidence lens ``holds``: ``supported`` if no sensitivity lens is ``weak``, ``fails``
-   or ``reversed``, else ``fragile``;
+3. every evidence lens ``holds``: ``supported`` if no sensitivity lens and no condition is
+   ``weak``, ``fails`` or ``reversed``, else ``fragile``;
 4. some evidence lens ``holds``: ``fragile``;
 5. otherwise: ``not_supported``.
 """
@@ -42,8 +43,8 @@ VERDICTS = (SUPPORTED, FRAGILE, NOT_SUPPORTED, CONTRADICTED, NOT_ASSESSED)
 RULES = [
     "no evidence lens available -> not_assessed",
     "any evidence lens reversed -> contradicted",
-    "every evidence lens holds -> supported, unless a sensitivity lens is weak, fails or is "
-    "reversed -> fragile",
+    "every evidence lens holds -> supported, unless a sensitivity lens or a condition is weak, "
+    "fails or reversed -> fragile",
     "some evidence lens holds -> fragile",
     "otherwise -> not_supported",
 ]
@@ -63,11 +64,12 @@ def combine(parts: Sequence[tuple[bool, bool, bool]]) -> str:
     return FAILS
 
 
-def verdict(evidence: Sequence[str], sensitivity: Sequence[str]) -> tuple[str, str]:
+def verdict(evidence: Sequence[str], sensitivity: Sequence[str],
+            conditions: Sequence[str] = ()) -> tuple[str, str]:
     """(verdict, the rule that gave it) from the statuses of the evidence and sensitivity
-    lenses (``unavailable`` ones are ignored)."""
+    lenses and the conditions (``unavailable`` ones are ignored)."""
     ev = [s for s in evidence if s != UNAVAILABLE]
-    sens = [s for s in sensitivity if s != UNAVAILABLE]
+    sens = [s for s in [*sensitivity, *conditions] if s != UNAVAILABLE]
     if not ev:
         return NOT_ASSESSED, RULES[0]
     if REVERSED in ev:
@@ -79,3 +81,11 @@ def verdict(evidence: Sequence[str], sensitivity: Sequence[str]) -> tuple[str, s
     if HOLDS in ev:
         return FRAGILE, RULES[3]
     return NOT_SUPPORTED, RULES[4]
+
+
+def verdict_of(roles: Sequence[str], statuses: Sequence[str]) -> tuple[str, str]:
+    """The verdict of one claim from its lens rows (``role``, ``status`` of ``claims.csv``)."""
+    pairs = list(zip(roles, statuses, strict=True))
+    return verdict([s for r, s in pairs if r == "evidence"],
+                   [s for r, s in pairs if r == "sensitivity"],
+                   [s for r, s in pairs if r == "condition"])

@@ -20,9 +20,10 @@ from .document import Block, Bullets, Cell, Heading, Paragraph, Table
 GROUPS = {
     "paper": ("paper",),
     "replication (paper's estimator)": ("replication:",),
-    "robust estimators": ("robust:", "first_stage"),
+    "robust estimators": ("robust:",),
     "posterior: these units": ("bayes:",),
     "posterior: population": ("bayes_population:",),
+    "conditions": ("first_stage", "placebo_centre"),
     "sensitivity": ("parallel_trends", "agreement", "also:", "design", "prior"),
     "simulated truth": ("truth",),
 }
@@ -90,7 +91,8 @@ def claims_blocks(claims: pd.DataFrame | None, out: Path | None = None) -> list[
                 + ["Statuses: holds (with confidence), weak (point estimates agree only), "
                    "fails, reversed (confidently the other way), unavailable. Evidence: the "
                    "heterogeneity-robust estimators and the posterior for these units (the "
-                   "paper's estimator only where nothing robust applies); sensitivity: the "
+                   "paper's estimator only where nothing robust applies); conditions: what the "
+                   "claim presupposes (IV first stage, placebo centre); sensitivity: the "
                    "population-level posterior, HonestDiD breakdown (>= 1), extra lenses."]),
         Table(list(detail.columns), [[str(v) for v in r] for r in detail.itertuples(index=False)],
               "Every lens (claims.csv)", "claims_lenses"),
