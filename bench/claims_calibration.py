@@ -16,8 +16,10 @@ worker whatever the count):
     .venv/bin/python bench/claims_calibration.py [--replications 20] [--jobs 2]
         [--designs default,null,reversed,no_it] [--root calibration/claims]
 
-Prints, per design and claim, the share of each verdict, the share of replications where the
-claim is true, and then, pooled over designs, P(supported | true) and P(supported | false)
+Verdicts are recomputed from the stored lens statuses by the package's current rule
+(``claims.verdict.verdict_of``), so a change of the rule is judged on the same panels without
+refitting. Prints, per design and claim, the share of each verdict, the share of replications
+where the claim is true, and then, pooled over designs, P(supported | true) and P(supported | false)
 (and the same for "supported or fragile"); time and peak memory at the end.
 """
 
