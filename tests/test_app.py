@@ -229,6 +229,7 @@ def test_wheel_ships_configs_and_design_data(tmp_path):
     for needed in ("bayes_resil/conf/config.yaml", "bayes_resil/conf/data/simulated.yaml",
                    "bayes_resil/design_data/prefecture_units_2010_2022.csv",
                    "bayes_resil/design_data/published_tables.yaml",
+                   "bayes_resil/design_data/claims_cbec.yaml",
                    "bayes_resil/conf/hydra/launcher/joblib.yaml",
                    "bayes_resil/conf/hydra/launcher/submitit_slurm.yaml"):
         assert needed in names, needed

@@ -151,13 +151,10 @@ def run_claims(cfg: DictConfig, data: StudyData):
 
 
 def write_claims(out: Path, data: StudyData, cfg: DictConfig, est: pd.DataFrame,
-                 freq: FrequentistResult | None, fit: BayesianFit | None) -> list[str]:
-    """``claims.csv``: every claim under every lens, with its verdict."""
+                 freq: FrequentistResult | None, fit: BayesianFit | None, claims) -> list[str]:
+    """``claims.csv``: every claim of ``claims`` under every lens, with its verdict."""
     from .claims import assess, from_run
 
-    claims = run_claims(cfg, data)
-    if claims is None:
-        return []
     level = float(cfg.get("ci_level", 0.95))
     table = assess(claims, from_run(data, est, freq=freq, fit=fit, level=level))
     write_csv(_tagged(table, data), out / "claims.csv")
@@ -169,8 +166,10 @@ def finish_run(out: Path, data: StudyData, cfg: DictConfig, *, est: pd.DataFrame
                fit: BayesianFit | None, info: list[tuple[str, str]]) -> str:
     """``claims.csv``, ``steps.csv``, the report and ``summary.txt``; returns the summary
     text."""
-    with isolated("claims", "claims", steps):
-        files = files + write_claims(out, data, cfg, est, freq, fit)
+    claims = run_claims(cfg, data)
+    if claims is not None:  # a step only where the study has claims
+        with isolated("claims", "claims", steps):
+            files = files + write_claims(out, data, cfg, est, freq, fit, claims)
     files = files + write_steps(steps, out)
     fcfg = cfg["freq"]
     convention = CONVENTION[str(fcfg.get("vcov", "cluster"))].format(
