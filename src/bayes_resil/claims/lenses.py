@@ -562,6 +562,7 @@ def claim_lenses(ev: Evidence, claim: Claim) -> list[Lens]:
 
 
 def m_has(ev: Evidence, method: str) -> bool:
+    """Whether the run computed ``method`` at all."""
     return bool((ev.estimates["method"] == method).any())
 
 
