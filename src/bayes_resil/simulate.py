@@ -80,6 +80,8 @@ INDICATORS: dict[str, dict] = {
 
 CONTROLS = ("lngdp", "lnincome", "population", "fiscal", "consumption", "fdi")
 MEDIATORS = ("ln_patents", "sci_tech_level", "ln_it_employees", "ln_employment")
+#: the mediators with an effect of their own (the others move through index indicators)
+OWN_EFFECT_MEDIATORS = ("ln_it_employees", "ln_employment")
 POLICIES = ("bdcpz", "bci", "cftz")
 
 
@@ -118,7 +120,7 @@ class SimulationSpec(DesignSpec):
     #: effect multipliers of the two mediators that are not index indicators (a 0 makes a
     #: mediator with no effect: the "mechanisms" claim false for it)
     mediator_mult: dict[str, float] = field(
-        default_factory=lambda: {"ln_it_employees": 1.0, "ln_employment": 1.0}
+        default_factory=lambda: dict.fromkeys(OWN_EFFECT_MEDIATORS, 1.0)
     )
 
 
@@ -271,10 +273,10 @@ def simulate_panel(spec: SimulationSpec | None = None) -> SimulatedPanel:
     }
 
     # --- mediators (Table 6) --------------------------------------------------------------
-    unknown = set(spec.mediator_mult) - {"ln_it_employees", "ln_employment"}
+    unknown = set(spec.mediator_mult) - set(OWN_EFFECT_MEDIATORS)
     if unknown:
         raise InputError(f"data.simulation.mediator_mult: {sorted(unknown)} are not simulated "
-                         "mediators with their own effect; use ln_it_employees, ln_employment")
+                         f"mediators with their own effect; use {', '.join(OWN_EFFECT_MEDIATORS)}")
     tau_it = 0.35 * float(spec.mediator_mult.get("ln_it_employees", 1.0)) * profile
     tau_emp = 0.25 * float(spec.mediator_mult.get("ln_employment", 1.0)) * profile
     base_it = (-0.4 + 0.9 * dev[:, None] + 0.8 * s_t[None, :] + ln_pop

@@ -156,11 +156,9 @@ def _draws(ev: Evidence, claim: Claim, estimand: str, outcome: str, population: 
     name = _bayes_name(estimand, outcome)
     if name in src:
         return src[name]
-    e = parse(estimand)
-    label = estimand[4:-1] if estimand.startswith("att[") and e.kind in ("other", "region") \
-        else None
-    if outcome == "y" and label in claim.groups:
-        return ev.group_draws(label, claim.groups[label], population)
+    group = claim.group_of(estimand)
+    if outcome == "y" and group is not None:
+        return ev.group_draws(*group, population)
     return None
 
 
@@ -249,10 +247,16 @@ def wald_lens(ev: Evidence, claim: Claim, method: str, name: str, role: str) -> 
     return lens
 
 
+def _is_lead(name: str) -> bool:
+    """A pre-adoption event time, ``event[k]`` with k < 0."""
+    e = parse(name)
+    return e.kind == "event" and e.event < 0
+
+
 def _lead_names(ev: Evidence, method: str) -> list[str]:
     e = ev.estimates
     names = e.loc[(e["method"] == method) & (e["outcome"].astype(str) == "y"), "estimand"]
-    return [n for n in names if parse(n).kind == "event" and parse(n).event < 0]
+    return [n for n in names if _is_lead(n)]
 
 
 def leads_lens(ev: Evidence, claim: Claim, method: str, name: str, role: str) -> Lens:
@@ -290,7 +294,7 @@ def leads_lens(ev: Evidence, claim: Claim, method: str, name: str, role: str) ->
 def bayes_leads_lens(ev: Evidence, claim: Claim) -> Lens | None:
     if ev.model is None or ev.model not in claim.models():
         return None
-    names = [n for n in ev.sample if parse(n).kind == "event" and parse(n).event < 0]
+    names = [n for n in ev.sample if _is_lead(n)]
     lens = Lens(claim.id, f"bayes:{ev.model}", "evidence",
                 "every pre-adoption effect's interval (Bonferroni) includes 0",
                 method=f"bayes_{ev.model}", link=LINKS["bayes"])
@@ -478,10 +482,8 @@ def truth_lens(ev: Evidence, claim: Claim) -> Lens | None:
     comps = _components(claim)
     vals = []
     for e, o in comps:
-        label = e[4:-1] if e.startswith("att[") else None
-        v = (ev.true_group(claim.groups[label], o) if label in claim.groups
-             else ev.true_effect(e, o))
-        vals.append(v)
+        group = claim.group_of(e)
+        vals.append(ev.true_effect(e, o) if group is None else ev.true_group(group[1], o))
     if any(v is None for v in vals):
         lens.detail = "the simulation has no truth for " + ", ".join(
             _label(e, o) for (e, o), v in zip(comps, vals, strict=True) if v is None)
@@ -500,7 +502,7 @@ def _effect_lenses(ev: Evidence, claim: Claim) -> tuple[list, list, list]:
     """(replication, robust / posterior, sensitivity) lenses of a positive or order claim."""
     replication = [freq_lens(ev, claim, m, f"replication:{m}", "replication")
                    for m in claim.methods]
-    effect = all(parse(e).is_effect or e[4:-1] in claim.groups
+    effect = all(parse(e).is_effect or claim.group_of(e) is not None
                  for e, _ in _components(claim)) and claim.outcomes == ("y",)
     robust, sensitivity = [], []
     if claim.robust and effect:

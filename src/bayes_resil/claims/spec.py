@@ -70,6 +70,11 @@ class Claim:
     first_stage: str | None = None
     published: dict = field(default_factory=dict)
 
+    def group_of(self, estimand: str) -> tuple[str, dict] | None:
+        """(label, selector) of the group whose estimand is ``att[<label>]``, else None."""
+        return next(((label, sel) for label, sel in self.groups.items()
+                     if estimand == f"att[{label}]"), None)
+
     def models(self) -> tuple[str, ...]:
         """The Bayesian models whose posterior is a lens of this claim."""
         return EFFECT_MODELS if self.bayes is None else self.bayes
