@@ -64,7 +64,7 @@ def _freq_problems(data: StudyData, fcfg: Mapping) -> list[str]:
 def _bayes_problems(data: StudyData, cfg: Mapping, name: str) -> list[str]:
     from .bayes.fit import prepare
     from .bayes.registry import entry
-    from .bayes.sampling import check_backend
+    from .bayes.sampling import check_backend, marginal_model
 
     problems = []
     try:
@@ -82,7 +82,9 @@ def _bayes_problems(data: StudyData, cfg: Mapping, name: str) -> list[str]:
                         "have" + (f" ({hint})" if hint else ""))
         return problems
     try:
-        prepare(data, cfg)
+        _, _, built = prepare(data, cfg)
+        if str((cfg.get("sampler", {}) or {}).get("engine", "full")) == "marginal":
+            marginal_model(built)  # covered by the engine, Gaussian linear priors
     except InputError as exc:
         problems.append(f"{exc}" + (f" ({hint})" if hint and hint not in str(exc) else ""))
     return problems

@@ -49,6 +49,7 @@ Likelihood = _choices("Likelihood", "normal student_t")
 Smoothing = _choices("Smoothing", "random_walk independent")
 Post = _choices("Post", "own common")
 Backend = _choices("Backend", "nutpie pymc numpyro")
+Engine = _choices("Engine", "full marginal")
 Vcov = _choices("Vcov", "cluster hc1 iid")
 Block = _choices("Block", "baseline event_study placebo robustness iv heterogeneity mediation "
                           "decomposition imputation sun_abraham callaway_santanna honest_did")
@@ -202,12 +203,15 @@ class Checks:
 class SamplerConfig:
     """MCMC settings; ``cores`` null = min(chains, CPU cores); ``log_every``: seconds between
     progress lines without a terminal (0 = off); ``strict``: exit 3 when a check fails.
+    ``engine``: ``full`` (NUTS on every parameter) or ``marginal`` (the robust design's linear
+    coefficients integrated out exactly, NUTS on the hyperparameters only; ``sampler=marginal``).
     500 / 500 draws: the robust design's effects reach bulk ESS ~1 per draw (3785 of 4000 with
     1000 / 1000 on the default panel); the twfe design's staggered model needs >= 600 / 600
     (R-hat)."""
 
     name: str = MISSING
     backend: Backend = Backend.nutpie
+    engine: Engine = Engine.full
     chains: int = 4
     draws: int = 500
     tune: int = 500

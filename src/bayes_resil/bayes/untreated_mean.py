@@ -34,6 +34,7 @@ period, never of treatment, so they add no forbidden comparison.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import pymc as pm
@@ -96,29 +97,73 @@ def _two_way_demeaned(g: CityGrid) -> np.ndarray:
     return np.where(obs, within - (within.sum(axis=0) / n_t)[None], 0.0)
 
 
+@dataclass(frozen=True)
+class MeanTerm:
+    """One linear term of ``mu``, with a Gaussian-family prior on its coefficients.
+
+    A *city x period* term adds ``sum_ab F_ia C_ab V_tb`` (``features`` F (U, q), ``basis`` V
+    (T, m), coefficients C (q, m)); a *cell* term adds ``x_it' C`` (``cells`` x (U, T, k),
+    coefficients (k,)). ``shape`` is the random variable's shape (its values reshape to C),
+    ``kwargs`` the dims / shape it is created with. The full model (:func:`untreated_mean`) and
+    the exact-marginal engine (:mod:`.marginal`) read the same terms."""
+
+    rv: str
+    prior: str
+    shape: tuple[int, ...]
+    kwargs: dict = field(default_factory=dict)
+    features: np.ndarray | None = None
+    basis: np.ndarray | None = None
+    cells: np.ndarray | None = None
+    data: str = ""  # name of the data container(s) of the term's arrays
+
+
+def mean_terms(cfg: Mapping, g: CityGrid, trend: np.ndarray) -> list[MeanTerm]:
+    """The linear terms of the untreated mean (module docstring), in model order."""
+    n_u, n_t = g.shape
+    ones_u, ones_t = np.ones((n_u, 1)), np.ones((n_t, 1))
+    terms = [MeanTerm("intercept", "intercept", (), features=ones_u, basis=ones_t),
+             MeanTerm("time_effect", "time_effect", (n_t,), {"dims": "time"},
+                      features=ones_u, basis=np.eye(n_t))]
+    if g.x.shape[2]:
+        terms.append(MeanTerm("beta", "beta", (g.x.shape[2],), {"dims": "control"},
+                              cells=_two_way_demeaned(g), data="x_grid"))
+    design = city_design(g)
+    level_names = {"cohort": "cohort_level", "region": "region_level", "x_bar": "mundlak_x"}
+    for kind, z in design.items():
+        terms.append(MeanTerm(level_names[kind], "mundlak", (z.shape[1],),
+                              {"shape": z.shape[1]}, features=z, basis=ones_t,
+                              data=f"city_{kind}"))
+    if bool(cfg.get("trend_mean", True)) and design:
+        z = np.hstack(list(design.values()))
+        terms.append(MeanTerm("trend_mean", "mundlak", (z.shape[1],), {"shape": z.shape[1]},
+                              features=z, basis=trend[:, None], data="city_design"))
+    if bool(cfg.get("covariate_years", True)) and "x_bar" in design and n_t > 2:
+        k = design["x_bar"].shape[1]
+        terms.append(MeanTerm("covariate_year_raw", "covariate_year", (k, n_t - 2),
+                              {"shape": (k, n_t - 2)}, features=design["x_bar"],
+                              basis=_trend_free_basis(trend).T, data="covariate_year"))
+    return terms
+
+
 def untreated_mean(priors: PriorSet, cfg: Mapping, g: CityGrid, trend: np.ndarray):
     """``mu`` (U, T) for the robust design; see the module docstring. ``trend`` is the city
     trend's regressor ``h``. Arrays enter as data containers, not constants: numba compiles
     constants into the code, and with them the model took minutes to compile."""
-    n_u, n_t = g.shape
-    mu = priors("intercept", "intercept") + priors("time_effect", "time_effect",
-                                                   dims="time")[None, :]
-    if g.x.shape[2]:
-        beta = priors("beta", "beta", dims="control")
-        mu = mu + pt.tensordot(pm.Data("x_grid", _two_way_demeaned(g)), beta, axes=[[2], [0]])
-    design = city_design(g)
-    level_names = {"cohort": "cohort_level", "region": "region_level", "x_bar": "mundlak_x"}
-    for kind, z in design.items():
-        coef = priors("mundlak", level_names[kind], shape=z.shape[1])
-        mu = mu + pt.dot(pm.Data(f"city_{kind}", z), coef)[:, None]
-    if bool(cfg.get("trend_mean", True)) and design:
-        z = np.hstack(list(design.values()))
-        coef = priors("mundlak", "trend_mean", shape=z.shape[1])
-        mu = mu + pt.dot(pm.Data("city_design", z), coef)[:, None] * trend[None, :]
-    if bool(cfg.get("covariate_years", True)) and "x_bar" in design and n_t > 2:
-        k = design["x_bar"].shape[1]
-        raw = priors("covariate_year", "covariate_year_raw", shape=(k, n_t - 2))
-        delta = pt.dot(raw, pm.Data("trend_free", _trend_free_basis(trend)))
-        pm.Deterministic("covariate_year", delta)
-        mu = mu + pt.dot(pm.Data("x_unit_mean", design["x_bar"]), delta)
+    mu = 0.0
+    for term in mean_terms(cfg, g, trend):
+        coef = priors(term.prior, term.rv, **term.kwargs)
+        if term.cells is not None:
+            mu = mu + pt.tensordot(pm.Data(term.data, term.cells), coef, axes=[[2], [0]])
+        elif term.rv == "intercept":
+            mu = mu + coef
+        elif term.rv == "time_effect":
+            mu = mu + coef[None, :]
+        elif term.basis.shape[1] == 1:  # a city-level coefficient per feature, one profile
+            basis = term.basis[:, 0]
+            values = pt.dot(pm.Data(term.data, term.features), coef)[:, None]
+            mu = mu + (values if np.all(basis == 1.0) else values * basis[None, :])
+        else:  # year effects by city characteristics
+            delta = pt.dot(coef, pm.Data("trend_free", term.basis.T))
+            pm.Deterministic("covariate_year", delta)
+            mu = mu + pt.dot(pm.Data("x_unit_mean", term.features), delta)
     return mu

@@ -208,9 +208,13 @@ def check_units(cfg: DictConfig, models: dict[str, DictConfig], seed: int) -> St
     if data.truth_cells is None:
         raise InputError("a calibration study needs simulated data with known effects "
                          "(data=simulated or data=linear), not data=file")
+    from ..bayes.sampling import marginal_model
+
     for name, mcfg in models.items():
         try:
-            prepare(data, mcfg)
+            _, _, built = prepare(data, mcfg)
+            if str(mcfg.sampler.get("engine", "full")) == "marginal":
+                marginal_model(built)
         except InputError as exc:
             raise InputError(f"calibration: model {name} cannot run on this design: {exc}"
                              ) from None

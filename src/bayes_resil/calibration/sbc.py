@@ -59,6 +59,11 @@ def check_sbc_models(models: dict) -> None:
     if not models:
         raise InputError("calibration.sbc.simulations > 0 but the study has no Bayesian model "
                          "(model=none); pick one, e.g. model=twfe")
+    marginal = [m for m, c in models.items() if str(c.sampler.get("engine", "full")) == "marginal"]
+    if marginal:
+        raise InputError("calibration.sbc.simulations > 0 with sampler.engine=marginal: SBC "
+                         "refits the full model (compiled once, the outcome swapped); set "
+                         "sampler.engine=full for SBC")
     from ..bayes.models import design_of
 
     robust = [m for m, c in models.items() if m not in JOINT and design_of(c.model) == "robust"]

@@ -36,6 +36,9 @@ class BuiltModel:
     effect_prior_note: str = ""  # why the effects have no prior draws, if they have none
     population: Callable[[xr.Dataset], dict[str, xr.DataArray]] | None = None
     # population-level estimands (:mod:`..population`), when the model has them
+    marginal: Callable[[], object] | None = None
+    # builds the hyperparameters' model of the exact-marginal engine (:mod:`..marginal`),
+    # for the models it covers (the robust design)
 
 
 def weighted_mean_matrix(groups: np.ndarray, n_groups: int, weights: np.ndarray

@@ -142,6 +142,10 @@ def build_robust(md: ModelData, priors: PriorSet, cfg: Mapping, name: str) -> Bu
         out |= {n: post["effect" + suffix].sel(estimand=n) for n in names}
         return out
 
+    def marginal():
+        from ..marginal import marginal_model
+        return marginal_model(priors, cfg, g, fit, coords, group)
+
     comparators = {n: comparator(n, leads) for n in ["att", *names]}
     comparators = {k: v for k, v in comparators.items() if v is not None}
     n_lead = int(cells["lead"].sum())
@@ -156,6 +160,7 @@ def build_robust(md: ModelData, priors: PriorSet, cfg: Mapping, name: str) -> Bu
                       error_names(cfg), estimands, comparators=comparators, notes=notes,
                       complete=complete, observed_rows=obs_rows,
                       population=lambda post: estimands(post, POPULATION),
+                      marginal=marginal,
                       effect_prior_note="flat prior on every treated city-year's effect "
                                         "(imputation: the effects do not inform y(0))")
 
