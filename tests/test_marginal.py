@@ -163,29 +163,51 @@ def test_the_marginal_gradient_matches_finite_differences(user_fit):
         assert grad[j] == pytest.approx(fd, rel=1e-5, abs=1e-6), j
 
 
-def test_exact_draws_give_the_full_models_posterior(user_fit):
-    """The marginal engine and NUTS on the full model, same panel and model: every reported
-    effect's posterior mean agrees within 3.5 Monte-Carlo SEs (the two runs' SEs combined) and
-    its sd within 10%; the posterior holds every variable of the full model."""
+def test_a_marginal_run_writes_the_full_models_posterior(user_fit, tmp_path):
+    """The command line with sampler.engine=marginal, then NUTS on the full model, same panel
+    and model. The run exits 0 and its posterior NetCDF holds every variable of the full model,
+    the pointwise log-likelihood of every fitted cell, the posterior predictive and the
+    log-prior; estimates, diagnostics and comparison files are written. Every reported effect's
+    posterior mean and sd agree with the full model's within 3.5 Monte-Carlo SEs (of the mean,
+    of the sd; the two runs' SEs combined)."""
     import arviz_stats as azs
+    import pandas as pd
+    import xarray as xr
+    from conftest import cli
 
     cfg, data, _, _ = user_fit
-    cfg = compose([*USER, f"data.path={cfg.data.path}", "model=hetero_batch", "sampler=smoke"])
+    over = [*USER, f"data.path={cfg.data.path}", "model=hetero_batch", "sampler=smoke",
+            "sampler.draws=300", "sampler.tune=200"]
+    out = tmp_path / "run"
+    proc = cli(*over, "freq=baseline", "sampler.engine=marginal", f"hydra.run.dir={out}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    tree = xr.open_datatree(out / "posterior.nc")
+    marg = tree["posterior"].to_dataset()
+    names = {"intercept", "time_effect", "beta", "trend_mean", "unit_sd", "sigma",
+             "log_city_scale", "att", "effect", "tau"}
+    assert names <= set(marg.data_vars)
+    cfg = compose(over)
     _, _, built = prepare(data, cfg)
-    sampler = {**cfg.sampler, "draws": 300, "tune": 200, "posterior_predictive": False}
-    post = {}
-    for engine in ("full", "marginal"):
-        idata, _ = sample(built, {**sampler, "engine": engine}, extras=False)
-        post[engine] = idata["posterior"].to_dataset()
-    full, marg = post["full"], post["marginal"]
+    assert tree["log_likelihood"]["y"].sizes["obs"] == city_grid(built.md).untreated.sum()
+    assert np.isfinite(tree["log_likelihood"]["y"].to_numpy()).all()
+    assert {"posterior_predictive", "log_prior", "observed_data"} <= set(tree.children)
+    est = pd.read_csv(out / "estimates.csv")
+    assert {"att", "att[cohort=2004]", "att[cohort=2006]"} <= set(
+        est.loc[est["method"] == "bayes_hetero_batch", "estimand"])
+    assert (out / "diagnostics.csv").exists() and (out / "comparison.csv").exists()
+
+    idata, _ = sample(built, {**cfg.sampler, "posterior_predictive": False}, extras=False)
+    full = idata["posterior"].to_dataset()
     assert {v.name for v in built.model.free_RVs} <= set(marg.data_vars)
     for var in ("att", "effect"):
         a, b = full[var], marg[var]
         se = np.hypot(azs.mcse(full[[var]])[var], azs.mcse(marg[[var]])[var])
         diff = np.abs(a.mean(("chain", "draw")) - b.mean(("chain", "draw")))
         assert bool((diff < 3.5 * se).all()), (var, float((diff / se).max()))
-        ratio = b.std(("chain", "draw")) / a.std(("chain", "draw"))
-        assert bool(((ratio > 0.9) & (ratio < 1.1)).all()), (var, ratio.values)
+        se_sd = np.hypot(azs.mcse(full[[var]], method="sd")[var],
+                         azs.mcse(marg[[var]], method="sd")[var])
+        diff_sd = np.abs(a.std(("chain", "draw")) - b.std(("chain", "draw")))
+        assert bool((diff_sd < 3.5 * se_sd).all()), (var, float((diff_sd / se_sd).max()))
 
 
 def test_models_the_engine_does_not_cover_are_refused(study):
@@ -206,31 +228,3 @@ def test_models_the_engine_does_not_cover_are_refused(study):
     proc = cli("sampler=marginal", "model=hetero_region", "model.design=twfe", "freq=baseline")
     assert proc.returncode == 2, proc.stderr
     assert "sampler.engine=marginal" in proc.stderr + proc.stdout
-
-
-def test_a_marginal_run_writes_what_a_full_run_writes(user_fit, tmp_path):
-    """The command line with sampler=marginal: exit 0; the posterior NetCDF holds every
-    variable of the full model, the pointwise log-likelihood of every fitted cell, the
-    posterior predictive and the log-prior; the estimates, diagnostics and comparison files
-    are written."""
-    import pandas as pd
-    import xarray as xr
-    from conftest import cli
-
-    cfg, _, built, _ = user_fit
-    out = tmp_path / "run"
-    proc = cli(*USER, f"data.path={cfg.data.path}", "model=hetero_batch", "freq=baseline",
-               "sampler=smoke", "sampler.engine=marginal", f"hydra.run.dir={out}")
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    tree = xr.open_datatree(out / "posterior.nc")
-    post = tree["posterior"].to_dataset()
-    names = {"intercept", "time_effect", "beta", "trend_mean", "unit_sd", "sigma",
-             "log_city_scale", "att", "effect", "tau"}
-    assert names <= set(post.data_vars)
-    assert tree["log_likelihood"]["y"].sizes["obs"] == city_grid(built.md).untreated.sum()
-    assert np.isfinite(tree["log_likelihood"]["y"].to_numpy()).all()
-    assert {"posterior_predictive", "log_prior", "observed_data"} <= set(tree.children)
-    est = pd.read_csv(out / "estimates.csv")
-    assert {"att", "att[cohort=2004]", "att[cohort=2006]"} <= set(
-        est.loc[est["method"] == "bayes_hetero_batch", "estimand"])
-    assert (out / "diagnostics.csv").exists() and (out / "comparison.csv").exists()
