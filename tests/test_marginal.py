@@ -173,6 +173,7 @@ def test_a_marginal_run_writes_the_full_models_posterior(user_fit, tmp_path):
     import arviz_stats as azs
     import pandas as pd
     import xarray as xr
+
     from conftest import cli
 
     cfg, data, _, _ = user_fit
