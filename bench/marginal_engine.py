@@ -155,6 +155,8 @@ def main() -> None:
                             tmp / f"scale_{n}_{engine}.nc")
                 rows.append({"cities": n, "engine": engine, "wall_s": round(r["wall"], 1),
                              "min_effect_ess": round(r["min_ess"]),
+                             "ess_per_s": round(r["min_ess"] / r["wall"], 1),
+                             "divergences": r["divergences"],
                              "peak_gib": round(r["peak_gib"], 2)})
                 print(rows[-1], flush=True)
         print("\nScale (N cities x 20 years, model=twfe robust design, 2 chains x 300 / 300):")

@@ -26,7 +26,7 @@ PyTensor (batched Cholesky factors and solves), so nutpie / PyMC differentiate i
 samples only ``psi``: 6-7 error parameters plus one scale per city.
 
 After sampling, every draw of ``psi`` gets an exact draw of ``theta`` from its Gaussian
-conditional ``N(m0 + D H~^-1 b~, D H~^-1 D)`` (:meth:`LinearPart.draw`); the posterior then
+conditional ``N(m0 + D H~^-1 b~, D H~^-1 D)`` (:meth:`MarginalModel.draw_linear`); the posterior
 holds every variable of the full model, and the full model computes its deterministics, the
 effects (:func:`.models.robust.add_effects`), the log-likelihood and the posterior predictive
 from it exactly as after a full NUTS run.
