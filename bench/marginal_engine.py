@@ -87,6 +87,13 @@ def run_fit(overrides: list[str], out: Path) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def table_row(label: dict, r: dict) -> dict:
+    """One printed row: ``label`` then the fit's time, effect ESS, ESS/s, divergences, memory."""
+    return {**label, "wall_s": round(r["wall"], 1), "min_effect_ess": round(r["min_ess"]),
+            "ess_per_s": round(r["min_ess"] / r["wall"], 1), "divergences": r["divergences"],
+            "peak_gib": round(r["peak_gib"], 2)}
+
+
 def agreement(a_path: Path, b_path: Path) -> tuple[float, float, float]:
     """Largest |mean difference| / combined MCSE over the effects, and the range of sd ratios
     (b / a)."""
@@ -125,12 +132,7 @@ def main() -> None:
             for engine in args.engines:
                 res[engine] = run_fit([f"model={model}", "sampler.progress=false",
                                        f"sampler.engine={engine}"], tmp / f"{model}_{engine}.nc")
-                r = res[engine]
-                rows.append({"model": model, "engine": engine, "wall_s": round(r["wall"], 1),
-                             "min_effect_ess": round(r["min_ess"]),
-                             "ess_per_s": round(r["min_ess"] / r["wall"], 1),
-                             "divergences": r["divergences"],
-                             "peak_gib": round(r["peak_gib"], 2)})
+                rows.append(table_row({"model": model, "engine": engine}, res[engine]))
                 print(rows[-1], flush=True)
             if {"full", "marginal"} <= set(res):
                 z, lo, hi = agreement(tmp / f"{model}_full.nc", tmp / f"{model}_marginal.nc")
@@ -153,11 +155,7 @@ def main() -> None:
                              "sampler.draws=300", "sampler.tune=300",
                              "sampler.progress=false", f"sampler.engine={engine}"],
                             tmp / f"scale_{n}_{engine}.nc")
-                rows.append({"cities": n, "engine": engine, "wall_s": round(r["wall"], 1),
-                             "min_effect_ess": round(r["min_ess"]),
-                             "ess_per_s": round(r["min_ess"] / r["wall"], 1),
-                             "divergences": r["divergences"],
-                             "peak_gib": round(r["peak_gib"], 2)})
+                rows.append(table_row({"cities": n, "engine": engine}, r))
                 print(rows[-1], flush=True)
         print("\nScale (N cities x 20 years, model=twfe robust design, 2 chains x 300 / 300):")
         print(pd.DataFrame(rows).to_markdown(index=False))

@@ -16,7 +16,7 @@ from bayes_resil.app import compose
 from bayes_resil.bayes.fit import prepare
 from bayes_resil.bayes.grid import city_grid
 from bayes_resil.bayes.priors import PriorSet
-from bayes_resil.bayes.sampling import marginal_model, sample
+from bayes_resil.bayes.sampling import marginal_of, sample
 from bayes_resil.bayes.untreated_mean import untreated_mean
 from bayes_resil.bayes.within_city import city_trend, trend_groups
 from bayes_resil.errors import InputError
@@ -42,7 +42,7 @@ def user_fit(tmp_path_factory):
                    "sampler.engine=marginal"])
     data = load_study(cfg.data, cfg.index)
     _, priors, built = prepare(data, cfg)
-    return cfg, data, built, marginal_model(built)
+    return cfg, data, built, marginal_of(built)
 
 
 def _shape(var) -> tuple[int, ...]:
@@ -225,7 +225,7 @@ def test_models_the_engine_does_not_cover_are_refused(study):
         cfg = compose(["sampler=smoke", "sampler.engine=marginal", *over])
         _, _, built = prepare(study, cfg)
         with pytest.raises(InputError, match=words.replace(".", r"\.")):
-            marginal_model(built)
+            marginal_of(built)
     proc = cli("sampler=marginal", "model=hetero_region", "model.design=twfe", "freq=baseline")
     assert proc.returncode == 2, proc.stderr
     assert "sampler.engine=marginal" in proc.stderr + proc.stdout

@@ -64,7 +64,7 @@ def _freq_problems(data: StudyData, fcfg: Mapping) -> list[str]:
 def _bayes_problems(data: StudyData, cfg: Mapping, name: str) -> list[str]:
     from .bayes.fit import prepare
     from .bayes.registry import entry
-    from .bayes.sampling import check_backend, marginal_model
+    from .bayes.sampling import check_backend, check_engine
 
     problems = []
     try:
@@ -83,8 +83,7 @@ def _bayes_problems(data: StudyData, cfg: Mapping, name: str) -> list[str]:
         return problems
     try:
         _, _, built = prepare(data, cfg)
-        if str((cfg.get("sampler", {}) or {}).get("engine", "full")) == "marginal":
-            marginal_model(built)  # covered by the engine, Gaussian linear priors
+        check_engine(built, cfg.get("sampler", {}) or {})
     except InputError as exc:
         problems.append(f"{exc}" + (f" ({hint})" if hint and hint not in str(exc) else ""))
     return problems

@@ -21,9 +21,10 @@ Integrating ``theta`` out gives the marginal likelihood of ``psi`` in closed for
 ``K' [sum_p G_p (x) S_p] K`` with ``G_p`` the scale-weighted Gram matrix of the features of
 the units of pattern ``p``, ``S_p = Sigma_p^-1`` and ``K`` a fixed map from the coefficients to
 (feature, period) cells: the work per evaluation grows with the number of patterns, not of
-units, except for the control slopes (one T x T product per unit). The graph is ordinary
-PyTensor (batched Cholesky factors and solves), so nutpie / PyMC differentiate it and NUTS
-samples only ``psi``: 6-7 error parameters plus one scale per city.
+units, except for the control slopes (one T x T product per unit). The graph is PyTensor
+(the per-pattern inverses one Op with a closed-form gradient, :mod:`.restricted`), so nutpie /
+PyMC differentiate it and NUTS samples only ``psi``: 6-7 error parameters plus one scale per
+city.
 
 After sampling, every draw of ``psi`` gets an exact draw of ``theta`` from its Gaussian
 conditional ``N(m0 + D H~^-1 b~, D H~^-1 D)`` (:meth:`MarginalModel.draw_linear`); the posterior
@@ -263,8 +264,6 @@ class MarginalModel:
             theta[i] = mean + np.linalg.solve(chol.T, z[i])
         theta = self.lin.m0 + theta * self.lin.sd
         return {k: v.reshape(n_c, n_d, *v.shape[1:]) for k, v in self.lin.values(theta).items()}
-
-
 
 
 def marginal_model(priors: PriorSet, cfg: Mapping, g: CityGrid, fit: np.ndarray,

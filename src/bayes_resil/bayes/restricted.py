@@ -10,7 +10,7 @@ groups (P,) to ``S_p = Sigma_ff^-1`` embedded in T x T (zero outside the pattern
 
 Why an Op: the default panel has 186 patterns (controls missing in scattered years); a batched
 Cholesky factor and solve per pattern through PyTensor's generic batching took 4.5 ms per
-gradient, 15x the whole full model's gradient; this loop takes a few hundredths of that.
+value and gradient, 15x the whole full model's gradient; this Op takes 0.77 ms.
 """
 
 from __future__ import annotations

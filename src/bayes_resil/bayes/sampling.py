@@ -60,7 +60,7 @@ def sample(built: BuiltModel, cfg: Mapping, *, extras: bool = True
     timings = {}
     t0 = time.perf_counter()
     every = float(cfg.log_every)
-    marginal = marginal_model(built) if str(cfg.engine) == "marginal" else None
+    marginal = marginal_of(built) if uses_marginal(cfg) else None
     # the marginal likelihood is BLAS-heavy; chains already run on every core, so BLAS threads
     # inside them only contend (measured: 3x slower with two OpenBLAS threads on 2 cores)
     blas = threadpool_limits(1) if marginal is not None else nullcontext()
@@ -99,7 +99,19 @@ def sample(built: BuiltModel, cfg: Mapping, *, extras: bool = True
     return idata, timings
 
 
-def marginal_model(built: BuiltModel):
+def uses_marginal(cfg: Mapping) -> bool:
+    """Whether the sampler config asks for the exact-marginal engine (``sampler.engine``)."""
+    return str(typed(SamplerConfig, cfg).engine) == "marginal"
+
+
+def check_engine(built: BuiltModel, cfg: Mapping) -> None:
+    """Fail fast: with ``sampler.engine=marginal``, build the engine's model (an InputError
+    if the model is not covered or a linear coefficient's prior is not Gaussian)."""
+    if uses_marginal(cfg):
+        marginal_of(built)
+
+
+def marginal_of(built: BuiltModel):
     """The hyperparameters' model of ``sampler.engine=marginal``, or a message saying why the
     model has none."""
     if built.marginal is None:

@@ -208,13 +208,12 @@ def check_units(cfg: DictConfig, models: dict[str, DictConfig], seed: int) -> St
     if data.truth_cells is None:
         raise InputError("a calibration study needs simulated data with known effects "
                          "(data=simulated or data=linear), not data=file")
-    from ..bayes.sampling import marginal_model
+    from ..bayes.sampling import check_engine
 
     for name, mcfg in models.items():
         try:
             _, _, built = prepare(data, mcfg)
-            if str(mcfg.sampler.get("engine", "full")) == "marginal":
-                marginal_model(built)
+            check_engine(built, mcfg.sampler)
         except InputError as exc:
             raise InputError(f"calibration: model {name} cannot run on this design: {exc}"
                              ) from None

@@ -59,8 +59,9 @@ def check_sbc_models(models: dict) -> None:
     if not models:
         raise InputError("calibration.sbc.simulations > 0 but the study has no Bayesian model "
                          "(model=none); pick one, e.g. model=twfe")
-    marginal = [m for m, c in models.items() if str(c.sampler.get("engine", "full")) == "marginal"]
-    if marginal:
+    from ..bayes.sampling import uses_marginal
+
+    if any(uses_marginal(c.sampler) for c in models.values()):
         raise InputError("calibration.sbc.simulations > 0 with sampler.engine=marginal: SBC "
                          "refits the full model (compiled once, the outcome swapped); set "
                          "sampler.engine=full for SBC")
