@@ -108,6 +108,27 @@ def scaled(name: str, dist: str, params: Mapping[str, float], c: float) -> dict[
     return out
 
 
+def scaled_tensors(name: str, dist: str, params: Mapping[str, float], c, shift=0.0) -> dict:
+    """:func:`scaled` with the factor ``c`` (and a location ``shift``) as tensors: the same
+    values, computed in the model's graph from data containers, so that models of panels that
+    differ only in their data have the same graph (a compiled model can then be reused;
+    :mod:`.compile_cache`). ``shift`` is added to every location."""
+    import pytensor.tensor as pt
+
+    roles = FAMILIES[dist]
+    factor = {LOCATION: c, SCALE: c, RATE: 1.0 / c, PRECISION: 1.0 / c ** 2, SHAPE: 1.0}
+    out = {}
+    for key, value in params.items():
+        role = roles[key]
+        if role == LOG_LOCATION:
+            out[key] = float(value) + pt.log(c)
+        elif role == SHAPE:
+            out[key] = float(value)
+        else:
+            out[key] = float(value) * factor[role] + (shift if role == LOCATION else 0.0)
+    return out
+
+
 def layer_params(name: str, dist: str, extra: Mapping[str, float], loc, scale) -> dict:
     """The parameters of a hierarchical layer of family ``dist`` with parent ``loc`` and
     ``scale`` (tensors) and the layer's own fixed ``extra`` parameters (shapes: a StudentT's

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 import pymc as pm
 
 from ..errors import InputError
-from .prior_families import LOC_SCALE, layer_params, scaled
+from .prior_families import LOC_SCALE, layer_params, scaled, scaled_tensors
 from .prior_names import LAYERS, PRIOR_NAMES, UNSCALED
 
 __all__ = ["LAYERS", "PRIOR_NAMES", "UNSCALED", "PriorSet"]
@@ -65,9 +65,32 @@ class PriorSet:
         return dist, out
 
     def __call__(self, name: str, rv_name: str | None = None, **kwargs):
-        """Create the random variable for prior ``name`` inside the current PyMC model."""
-        dist, params = self.params(name)
+        """Create the random variable for prior ``name`` inside the current PyMC model. The
+        outcome's sd and mean enter as data containers (``prior_scale``, ``prior_location``),
+        not constants: the values are those of :meth:`params`, and two panels of one design
+        then build the same graph (:mod:`.compile_cache`)."""
+        dist, params = self.params(name)  # checks the family and its parameters
+        if self.scaled and name not in UNSCALED:
+            scale, location = self._data()
+            _, raw = self.spec(name)
+            shift = 0.0
+            if name == "intercept":  # params() added the mean to the location
+                raw = {LOC_SCALE[dist][0]: 0.0, **raw}
+                shift = location
+            params = scaled_tensors(name, dist, raw, scale, shift)
+        elif name == "intercept":
+            _, location = self._data()
+            loc = LOC_SCALE[dist][0]
+            params = {**params, loc: params[loc] - self.mean + location}
         return _create(name, dist, rv_name or name, params, kwargs)
+
+    def _data(self):
+        """The outcome's sd and mean as data containers of the current model (created once)."""
+        model = pm.modelcontext(None)
+        if "prior_scale" not in model.named_vars:
+            pm.Data("prior_scale", self.sd)
+            pm.Data("prior_location", self.mean)
+        return model["prior_scale"], model["prior_location"]
 
     def layer(self, name: str, rv_name: str, loc, scale, *, centred: bool = True, **kwargs):
         """Values of hierarchical layer ``name`` (:data:`LAYERS`) around ``loc`` with scale

@@ -23,6 +23,7 @@ from threadpoolctl import threadpool_limits
 from ..errors import InputError
 from ..parallel import job_cores
 from ..schema import Backend, SamplerConfig, typed, values
+from .compile_cache import reusing_compiled_models
 from .models import BuiltModel
 from .progress import logged_progress
 
@@ -64,7 +65,11 @@ def sample(built: BuiltModel, cfg: Mapping, *, extras: bool = True
     # the marginal likelihood is BLAS-heavy; chains already run on every core, so BLAS threads
     # inside them only contend (measured: 3x slower with two OpenBLAS threads on 2 cores)
     blas = threadpool_limits(1) if marginal is not None else nullcontext()
-    with built.model, warnings.catch_warnings(), blas:
+    # a model with the graph of an earlier fit in this process (a calibration study's next
+    # panel) reuses its compiled code
+    reuse = (reusing_compiled_models() if backend == "nutpie" and marginal is None
+             else nullcontext())
+    with built.model, warnings.catch_warnings(), blas, reuse:
         warnings.filterwarnings("ignore", message=".*log_likelihood.*")
         with logged_progress(every if backend == "nutpie" else 0.0):
             idata = pm.sample(

@@ -119,7 +119,9 @@ def build_robust(md: ModelData, priors: PriorSet, cfg: Mapping, name: str) -> Bu
     fit = g.untreated
     rows, cols = np.nonzero(fit)
     obs_rows = g.row_of[rows, cols]
-    effect_units = np.unique(cells["row"])
+    # every ever-treated unit, not only those with effect cells in this sample: the stored
+    # shapes then depend on the design only, so panels of one design share a compiled model
+    effect_units = np.union1d(np.flatnonzero(~np.isnan(g.cohort)), np.unique(cells["row"]))
     coords = {**md.coords, "obs": obs_rows.tolist(), "time_": md.coords["time"],
               "effect_unit": [md.coords["unit"][i] for i in effect_units]}
     group = trend_groups(cfg, g.cohort)
@@ -190,6 +192,8 @@ def add_effects(idata, g: CityGrid, effect_units: np.ndarray, names: list[str],
     cell_row, cell_col = cells["row"].to_numpy(), cells["col"].to_numpy()
     for k, unit in enumerate(effect_units):
         sel = np.flatnonzero(cell_row == unit)
+        if not sel.size:  # a treated unit without effect cells in the sample
+            continue
         target = np.zeros(g.shape[1], bool)
         target[cell_col[sel]] = True
         s = scale[:, unit] if scale is not None else np.ones(len(tau))

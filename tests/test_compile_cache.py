@@ -1,0 +1,92 @@
+"""Reusing a compiled model (``bayes/compile_cache.py``): a second panel of the same design
+samples exactly what a fresh compilation samples, and anything that changes the computation
+(a prior's constant, a family, the structure) compiles afresh."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bayes_resil.app import compose
+from bayes_resil.bayes import compile_cache
+from bayes_resil.bayes.fit import prepare
+from bayes_resil.bayes.sampling import sample
+from bayes_resil.study import load_study
+
+USER = ["data=file", "data.columns.unit=firm", "data.columns.time=year",
+        "data.columns.cohort=first_treat", "data.columns.outcome=sales",
+        "data.columns.controls=[x1,x2]", "model=staggered", "sampler=smoke"]
+
+
+def _panels(tmp_path):
+    """Panel A and panel B of the same design: B has other outcomes (another sd and mean, so
+    other prior scales), other rows missing (another number of fitted cells) and other
+    missing controls; same units and cohorts."""
+    from conftest import make_user_panel
+
+    a = make_user_panel()
+    rng = np.random.default_rng(3)
+    b = a.assign(sales=1.7 * a["sales"] + rng.normal(0, 0.5, len(a)) + 2.0)
+    never = b.index[b["first_treat"] == 0]
+    b = b.drop(index=rng.choice(never, size=7, replace=False))
+    b.loc[b.sample(frac=0.03, random_state=4).index, "x1"] = np.nan
+    paths = []
+    for name, df in (("a", a), ("b", b)):
+        paths.append(tmp_path / f"{name}.csv")
+        df.to_csv(paths[-1], index=False)
+    return paths
+
+
+def _fit(path, *over):
+    cfg = compose([*USER, f"data.path={path}", *over])
+    _, _, built = prepare(load_study(cfg.data, cfg.index), cfg)
+    idata, _ = sample(built, cfg.sampler, extras=False)
+    return built, idata["posterior"].to_dataset()
+
+
+@pytest.fixture
+def compiles(monkeypatch):
+    """Counts nutpie's compilations (the cache calls the function it finds on entry)."""
+    import nutpie
+
+    count = [0]
+    base = nutpie.compile_pymc_model
+
+    def counted(model, **kwargs):
+        count[0] += 1
+        return base(model, **kwargs)
+
+    monkeypatch.setattr(nutpie, "compile_pymc_model", counted)
+    compile_cache.clear()
+    yield count
+    compile_cache.clear()
+
+
+def test_a_reused_model_samples_what_a_fresh_one_does(tmp_path, compiles):
+    path_a, path_b = _panels(tmp_path)
+    built_a, _ = _fit(path_a)
+    y_a = built_a.model["y_observed"].get_value().copy()
+    built_b, reused = _fit(path_b)
+    assert compiles[0] == 1  # panel B reused panel A's compiled model
+    assert built_b.model["y_observed"].get_value().size < y_a.size  # other cells were fitted
+    # the first model keeps its own data
+    np.testing.assert_array_equal(built_a.model["y_observed"].get_value(), y_a)
+    compile_cache.clear()
+    _, fresh = _fit(path_b)
+    assert compiles[0] == 2
+    assert set(reused.data_vars) == set(fresh.data_vars)
+    for name in fresh.data_vars:  # the same draws, to the last bit
+        np.testing.assert_array_equal(reused[name].to_numpy(), fresh[name].to_numpy(),
+                                      err_msg=name)
+    # a prior's constant is part of the computation, and so is the model's structure
+    cache = compile_cache._Graph
+    base = cache(built_b.model)
+    assert compile_cache.same_computation(base, cache(_build(path_a)))
+    for over in (["prior.unit_sd.sigma=2.0"], ["prior.beta.dist=StudentT", "prior.beta.nu=5"],
+                 ["model.trend_mean=false"], ["model.errors=iid"]):
+        assert not compile_cache.same_computation(base, cache(_build(path_b, *over))), over
+
+
+def _build(path, *over):
+    cfg = compose([*USER, f"data.path={path}", *over])
+    return prepare(load_study(cfg.data, cfg.index), cfg)[2].model
