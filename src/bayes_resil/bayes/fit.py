@@ -31,15 +31,17 @@ def model_controls(data: StudyData, model_cfg: Mapping) -> list[str]:
     return [c for c in data.controls if c in data.panel.columns]
 
 
-def prepare(data: StudyData, cfg: Mapping) -> tuple[ModelData, PriorSet, BuiltModel]:
-    """The estimation sample, the scaled priors and the built model of ``cfg.model``."""
+def prepare(data: StudyData, cfg: Mapping, *, priors_as_data: bool = False
+            ) -> tuple[ModelData, PriorSet, BuiltModel]:
+    """The estimation sample, the scaled priors and the built model of ``cfg.model``
+    (``priors_as_data``: the priors' outcome scale as data, :class:`.priors.PriorSet`)."""
     mcfg = cfg["model"]
     name = str(mcfg["name"])
     build = entry(name).builder()  # an unknown name lists the known ones
     extra = [c for c in (mcfg.get("instrument"), mcfg.get("mediator")) if c]
     md = model_data(data, model_controls(data, mcfg),
                     extra=[c for c in extra if c in data.panel.columns])
-    priors = PriorSet(cfg["prior"], md.y_sd, float(md.y.mean()))
+    priors = PriorSet(cfg["prior"], md.y_sd, float(md.y.mean()), as_data=priors_as_data)
     built = build(md, priors, mcfg)
     built.notes.append(f"{mcfg.get('likelihood', 'normal')} errors")
     return md, priors, built
@@ -55,10 +57,13 @@ class FitSummary:
     timings: dict = field(default_factory=dict)
 
 
-def fit_summary(data: StudyData, cfg: Mapping, *, level: float = 0.95) -> FitSummary:
-    """Build, sample (no log-likelihood, log-prior or predictive draws) and summarise."""
+def fit_summary(data: StudyData, cfg: Mapping, *, level: float = 0.95,
+                priors_as_data: bool = False) -> FitSummary:
+    """Build, sample (no log-likelihood, log-prior or predictive draws) and summarise;
+    ``priors_as_data`` for many panels of one design (their models then share one compiled
+    model: :mod:`.compile_cache`)."""
     t0 = time.perf_counter()
-    _, _, built = prepare(data, cfg)
+    _, _, built = prepare(data, cfg, priors_as_data=priors_as_data)
     idata, timings = sample(built, cfg["sampler"], extras=False)
     diag = diagnose(idata, built, cfg["sampler"].get("checks"), sensitivity=False)
     tag = "simulated" if data.simulated else data.source

@@ -146,7 +146,9 @@ def bayes_rows(data: StudyData, cfg: DictConfig, level: float) -> pd.DataFrame:
 
     name = f"bayes_{cfg.model.name}"
     try:
-        fit = fit_summary(data, cfg, level=level)
+        # the priors' outcome scale as data: every panel's model is then one graph, compiled
+        # once per worker (bayes/compile_cache.py)
+        fit = fit_summary(data, cfg, level=level, priors_as_data=True)
     except Exception as exc:  # noqa: BLE001 - recorded; the study goes on
         return _error_row(name, exc)
     est = to_frame(fit.rows)
