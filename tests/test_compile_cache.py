@@ -40,7 +40,7 @@ def _panels(tmp_path):
 def _fit(path, *over):
     cfg = compose([*USER, f"data.path={path}", *over])
     _, _, built = prepare(load_study(cfg.data, cfg.index), cfg, priors_as_data=True)
-    idata, _ = sample(built, cfg.sampler, extras=False)
+    idata, _ = sample(built, cfg.sampler, extras=False, reuse_compiled=True)
     return built, idata["posterior"].to_dataset()
 
 

@@ -8,7 +8,8 @@ controls, the masks of the fitted cells, and the outcome's sd and mean that scal
 which a calibration study passes as data: ``PriorSet(..., as_data=True)``; a single run keeps
 them as constants, whose graph compiles and samples ~20% faster). :func:`compiled_model`
 keeps the last compiled models of the process and hands one back, with the new data, when the
-new model is the same computation:
+new model is the same computation (``sampling.sample(reuse_compiled=True)``, which
+``fit_summary(priors_as_data=True)`` of a calibration replication asks for):
 
 * the same free variables, deterministics and observed variables (names, order);
 * the same coordinates of every dimension a sampled or deterministic variable has;

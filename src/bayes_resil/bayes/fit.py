@@ -64,7 +64,8 @@ def fit_summary(data: StudyData, cfg: Mapping, *, level: float = 0.95,
     model: :mod:`.compile_cache`)."""
     t0 = time.perf_counter()
     _, _, built = prepare(data, cfg, priors_as_data=priors_as_data)
-    idata, timings = sample(built, cfg["sampler"], extras=False)
+    idata, timings = sample(built, cfg["sampler"], extras=False,
+                            reuse_compiled=priors_as_data)
     diag = diagnose(idata, built, cfg["sampler"].get("checks"), sensitivity=False)
     tag = "simulated" if data.simulated else data.source
     rows = posterior_rows(estimand_draws(idata, built), built, level=level, tag=tag,

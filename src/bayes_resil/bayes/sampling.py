@@ -47,12 +47,15 @@ def check_backend(cfg: Mapping) -> str:
     return backend
 
 
-def sample(built: BuiltModel, cfg: Mapping, *, extras: bool = True
-           ) -> tuple[xr.DataTree, dict]:
+def sample(built: BuiltModel, cfg: Mapping, *, extras: bool = True,
+           reuse_compiled: bool = False) -> tuple[xr.DataTree, dict]:
     """Sample ``built.model``; returns the DataTree and timings (seconds).
 
     ``extras=False`` skips the log-likelihood, log-prior and posterior predictive (a fit whose
-    only use is its posterior summaries, as in a calibration study)."""
+    only use is its posterior summaries, as in a calibration study). ``reuse_compiled``: with
+    nutpie, reuse a compiled model of the same computation from earlier in the process
+    (:mod:`.compile_cache`; a calibration study, whose priors are built as data). Off for a
+    single run: there the check would only cost time (1-4 s per fit)."""
     backend = check_backend(cfg)
     cfg = typed(SamplerConfig, cfg)  # the options' defaults are the schema's
     chains = int(cfg.chains)
@@ -67,8 +70,8 @@ def sample(built: BuiltModel, cfg: Mapping, *, extras: bool = True
     blas = threadpool_limits(1) if marginal is not None else nullcontext()
     # a model with the graph of an earlier fit in this process (a calibration study's next
     # panel) reuses its compiled code
-    reuse = (reusing_compiled_models() if backend == "nutpie" and marginal is None
-             else nullcontext())
+    reuse = (reusing_compiled_models() if reuse_compiled and backend == "nutpie"
+             and marginal is None else nullcontext())
     with built.model, warnings.catch_warnings(), blas, reuse:
         warnings.filterwarnings("ignore", message=".*log_likelihood.*")
         with logged_progress(every if backend == "nutpie" else 0.0):
