@@ -93,3 +93,35 @@ def test_a_reused_model_samples_what_a_fresh_one_does(tmp_path, compiles):
 def _build(path, *over, as_data=True):
     cfg = compose([*USER, f"data.path={path}", *over])
     return prepare(load_study(cfg.data, cfg.index), cfg, priors_as_data=as_data)[2].model
+
+
+@pytest.mark.parametrize(("name", "spec"), [
+    ("intercept", {"dist": "Normal", "mu": 0.5, "sigma": 2.0}),
+    ("intercept", {"dist": "StudentT", "nu": 4.0, "mu": 0.0, "sigma": 1.5}),
+    ("intercept", {"dist": "Uniform", "lower": -3.0, "upper": 3.0}),
+    ("unit_sd", {"dist": "HalfNormal", "tau": 2.0}),
+    ("unit_sd", {"dist": "Gamma", "alpha": 2.0, "beta": 3.0}),
+    ("unit_sd", {"dist": "Exponential", "lam": 2.0}),
+    ("unit_sd", {"dist": "LogNormal", "mu": -1.0, "sigma": 0.5}),
+    ("beta", {"dist": "Laplace", "mu": 0.1, "b": 0.5}),
+    ("beta", {"dist": "AsymmetricLaplace", "mu": 0.0, "b": 2.0, "kappa": 1.5}),
+    ("scale_sd", {"dist": "HalfCauchy", "beta": 0.5}),
+])
+def test_priors_as_data_have_the_densities_of_the_constant_priors(name, spec):
+    """``PriorSet(as_data=True)`` (calibration replications) gives every prior the density of
+    the constant-parameter prior a single run builds (scaled by role, the intercept centred on
+    the outcome mean), at points across its support."""
+    import pymc as pm
+
+    from bayes_resil.bayes.priors import PriorSet
+
+    cfg = {"scale_by_outcome_sd": True, name: spec}
+    logps = []
+    for as_data in (False, True):
+        with pm.Model() as model:
+            PriorSet(cfg, 0.07, 1.3, as_data=as_data)(name, shape=3)
+        logps.append(model.compile_logp())
+    value = model.value_vars[0].name
+    for x in (-1.2, 0.3, 2.0):
+        point = {value: np.full(3, x)}
+        assert logps[1](point) == pytest.approx(logps[0](point), rel=1e-12, abs=1e-12)

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 import pymc as pm
 
 from ..errors import InputError
-from .prior_families import LOC_SCALE, layer_params, scaled, scaled_tensors
+from .prior_families import FAMILIES, LOC_SCALE, LOCATION, layer_params, scaled, scaled_tensors
 from .prior_names import LAYERS, PRIOR_NAMES, UNSCALED
 
 __all__ = ["LAYERS", "PRIOR_NAMES", "UNSCALED", "PriorSet"]
@@ -63,7 +63,10 @@ class PriorSet:
             if loc is None:
                 raise InputError(f"prior.intercept.dist={dist}: the intercept needs a family "
                                  "with a location (Normal, StudentT, Laplace, ...)")
-            out[loc] = out.get(loc, 0.0) + self.mean
+            # every location moves (a Uniform's lower and upper, a TruncatedNormal's bounds)
+            out = {loc: 0.0, **out}
+            out = {k: v + self.mean if FAMILIES[dist][k] == LOCATION else v
+                   for k, v in out.items()}
         return dist, out
 
     def __call__(self, name: str, rv_name: str | None = None, **kwargs):
@@ -86,8 +89,8 @@ class PriorSet:
             params = scaled_tensors(name, dist, raw, scale, shift)
         elif name == "intercept":
             _, location = self._data()
-            loc = LOC_SCALE[dist][0]
-            params = {**params, loc: params[loc] - self.mean + location}
+            params = {k: v - self.mean + location if FAMILIES[dist][k] == LOCATION else v
+                      for k, v in params.items()}
         return _create(name, dist, rv_name or name, params, kwargs)
 
     def _data(self):
