@@ -98,35 +98,42 @@ def scaled(name: str, dist: str, params: Mapping[str, float], c: float) -> dict[
         raise InputError(f"prior.{name}: {dist} has a fixed support and cannot be put in the "
                          "outcome's units; use a location-scale family (Normal, StudentT, "
                          "HalfNormal, Exponential, ...) or set prior.scale_by_outcome_sd=false")
-    roles = FAMILIES[dist]
-    factor = {LOCATION: c, SCALE: c, RATE: 1.0 / c, PRECISION: 1.0 / c ** 2, SHAPE: 1.0}
-    out = {}
-    for key, value in params.items():
-        role = roles[key]
-        out[key] = float(value) + math.log(c) if role == LOG_LOCATION else float(
-            value) * factor[role]
-    return out
+    return _by_role(dist, params, c, math.log(c))
 
 
-def scaled_tensors(name: str, dist: str, params: Mapping[str, float], c, shift=0.0) -> dict:
-    """:func:`scaled` with the factor ``c`` (and a location ``shift``) as tensors: the same
-    values, computed in the model's graph from data containers, so that models of panels that
-    differ only in their data have the same graph (a compiled model can then be reused;
-    :mod:`.compile_cache`). ``shift`` is added to every location."""
+def scaled_tensors(dist: str, params: Mapping[str, float], c, shift=0.0) -> dict:
+    """:func:`scaled` (parameters checked there) with the factor ``c`` and a ``shift`` of every
+    location as tensors: the same values, computed in the model's graph from data containers,
+    so that models of panels that differ only in their data have the same graph (a compiled
+    model can then be reused; :mod:`.compile_cache`)."""
     import pytensor.tensor as pt
 
+    return _by_role(dist, params, c, pt.log(c), shift)
+
+
+def _by_role(dist: str, params: Mapping[str, float], c, log_c, shift=0.0) -> dict:
+    """Each parameter moved by its role: locations and scales times ``c`` (locations then
+    plus ``shift``), rates over ``c``, precisions over ``c**2``, log-locations plus
+    ``log_c``, shapes kept."""
     roles = FAMILIES[dist]
     factor = {LOCATION: c, SCALE: c, RATE: 1.0 / c, PRECISION: 1.0 / c ** 2, SHAPE: 1.0}
     out = {}
     for key, value in params.items():
         role = roles[key]
         if role == LOG_LOCATION:
-            out[key] = float(value) + pt.log(c)
-        elif role == SHAPE:
-            out[key] = float(value)
+            out[key] = float(value) + log_c
         else:
             out[key] = float(value) * factor[role] + (shift if role == LOCATION else 0.0)
     return out
+
+
+def with_location_shift(dist: str, params: Mapping, shift) -> dict:
+    """An intercept's parameters centred on ``shift`` (the outcome mean): every location
+    parameter moves (a Uniform's lower and upper, a TruncatedNormal's bounds), the first one
+    is set to 0 first when it is not given."""
+    loc = LOC_SCALE[dist][0]
+    out = {loc: 0.0, **params}
+    return {k: v + shift if FAMILIES[dist][k] == LOCATION else v for k, v in out.items()}
 
 
 def layer_params(name: str, dist: str, extra: Mapping[str, float], loc, scale) -> dict:

@@ -24,7 +24,13 @@ from collections.abc import Mapping
 import pymc as pm
 
 from ..errors import InputError
-from .prior_families import FAMILIES, LOC_SCALE, LOCATION, layer_params, scaled, scaled_tensors
+from .prior_families import (
+    LOC_SCALE,
+    layer_params,
+    scaled,
+    scaled_tensors,
+    with_location_shift,
+)
 from .prior_names import LAYERS, PRIOR_NAMES, UNSCALED
 
 __all__ = ["LAYERS", "PRIOR_NAMES", "UNSCALED", "PriorSet"]
@@ -63,10 +69,7 @@ class PriorSet:
             if loc is None:
                 raise InputError(f"prior.intercept.dist={dist}: the intercept needs a family "
                                  "with a location (Normal, StudentT, Laplace, ...)")
-            # every location moves (a Uniform's lower and upper, a TruncatedNormal's bounds)
-            out = {loc: 0.0, **out}
-            out = {k: v + self.mean if FAMILIES[dist][k] == LOCATION else v
-                   for k, v in out.items()}
+            out = with_location_shift(dist, out, self.mean)
         return dist, out
 
     def __call__(self, name: str, rv_name: str | None = None, **kwargs):
@@ -82,15 +85,11 @@ class PriorSet:
         if self.scaled and name not in UNSCALED:
             scale, location = self._data()
             _, raw = self.spec(name)
-            shift = 0.0
-            if name == "intercept":  # params() added the mean to the location
-                raw = {LOC_SCALE[dist][0]: 0.0, **raw}
-                shift = location
-            params = scaled_tensors(name, dist, raw, scale, shift)
-        elif name == "intercept":
-            _, location = self._data()
-            params = {k: v - self.mean + location if FAMILIES[dist][k] == LOCATION else v
-                      for k, v in params.items()}
+            if name == "intercept":  # centred on the outcome mean, as params() does
+                raw = with_location_shift(dist, raw, 0.0)
+            params = scaled_tensors(dist, raw, scale, location if name == "intercept" else 0.0)
+        elif name == "intercept":  # unscaled: params() added the mean; the data's instead
+            params = with_location_shift(dist, params, self._data()[1] - self.mean)
         return _create(name, dist, rv_name or name, params, kwargs)
 
     def _data(self):
