@@ -21,13 +21,31 @@ from bayes_resil.study import load_study
 SHARED_GROUP = {"test_report": "test_app"}
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist (``make test``: ``-n auto --dist loadgroup``) each test module stays
     on one worker, so its module fixtures are built once; modules sharing the default run
-    share a worker, so it is computed once."""
+    share a worker, so it is computed once. ``tryfirst``: before xdist's hook of the same
+    name, which reads the marker."""
     for item in items:
         name = item.module.__name__.rpartition(".")[2]
         item.add_marker(pytest.mark.xdist_group(SHARED_GROUP.get(name, name)))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node, ids):
+    """Under ``--dist loadgroup`` xdist marks each grouped test by appending ``@group`` to the
+    node id a worker reports; where that does not take (pytest 9.2 with pytest-xdist 3.8,
+    pytest-xdist#1386) every test is scheduled on its own, module fixtures are built on every
+    worker and the suite runs minutes longer with no test failing: stop instead."""
+    if node.config.getoption("dist") != "loadgroup" or not ids:
+        return
+    lost = [nodeid for nodeid in ids if "@" not in nodeid]
+    if lost:
+        pytest.exit(f"--dist loadgroup is not grouping tests ({len(lost)} of {len(ids)}, e.g. "
+                    f"{lost[0]}): pytest {pytest.__version__} with this pytest-xdist does not "
+                    "(pytest-xdist#1386); install the dev extra's pins: pip install -e '.[dev]'",
+                    returncode=4)
 
 
 @pytest.fixture(scope="session")
