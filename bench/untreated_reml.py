@@ -1,0 +1,224 @@
+"""Would another within-city error family give the robust design honest y(0) intervals? (issue 11)
+
+An emulator of the robust design's posterior that is cheap enough to try error families on many
+panels: on null panels (``data.simulation.effect_scale=0``, every estimated effect is a
+prediction error of ``y(0)``), the hyperparameters of a covariance family are estimated by
+restricted maximum likelihood on the untreated cells (the model's own mean terms,
+``untreated_mean.mean_terms``, as fixed effects; trend sd per trend group; city scales ``s_i``
+re-estimated three times from each city's whitened residuals with a weak inverse-gamma-like
+prior, geometric mean 1), then the treated cells' ``y(0)`` is predicted by GLS with its
+predictive variance (the conditional covariance of each city plus the uncertainty of the
+linear coefficients). Over the panels: coverage of 95% intervals, bias, sd of the error and
+the ratio of the mean predictive sd to it, for ``att`` and its regional, cohort, event-time and
+2020 averages (equal weights over the cells). Families (``--families``):
+
+* ``walk``: the robust design's ``level^2 11' + trend^2 hh' + walk^2 min(s,t) + noise^2 I``;
+* ``ar``: the walk replaced by a stationary AR(1), ``ar^2 rho^|s-t|`` (rho in (0, 0.98));
+* ``walk+ar``: both; ``walk+quad``: plus a random city curvature ``quad^2 qq'``
+  (``q`` the centred square of the trend regressor).
+
+``--random-effects treated_year`` adds a year effect of the ever-treated cities (a ridge with
+its sd estimated by REML): a common deviation of the treated cities' untreated paths.
+
+    .venv/bin/python bench/untreated_reml.py [--panels 16] [--first-seed 1000]
+        [--families walk,ar] [--random-effects treated_year] [data.simulation.noise_rho=0.9]
+
+About 40-90 s per panel and family on one core; run two shells with other ``--first-seed``
+for two cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+
+from bayes_resil.app import compose
+from bayes_resil.bayes.data import model_data
+from bayes_resil.bayes.grid import city_grid
+from bayes_resil.bayes.marginal import linear_part
+from bayes_resil.bayes.priors import PriorSet
+from bayes_resil.bayes.untreated_mean import mean_terms
+from bayes_resil.bayes.within_city import city_trend, trend_groups
+from bayes_resil.study import load_study
+
+RHO_MAX = 0.98
+SCALE_ROUNDS = 3
+SCALE_PRIOR_DF = 2.0
+FAMILIES = {"walk": ("walk",), "ar": ("ar", "rho"), "walk+ar": ("walk", "ar", "rho"),
+            "walk+quad": ("walk", "quad")}
+START = {"level": 0.01, "trend0": 0.002, "trend1": 0.003, "walk": 0.0006, "noise": 0.0004,
+         "quad": 0.002, "ar": 0.0005, "re": 0.001}
+
+
+def covariance(n_t: int, p: dict, group: int) -> np.ndarray:
+    """The family's T x T covariance from log sds (``rho`` on the logit scale)."""
+    h, s = city_trend(n_t), np.arange(n_t)
+    c = (np.exp(2 * p["level"]) + np.exp(2 * p[f"trend{group}"]) * np.outer(h, h)
+         + np.exp(2 * p["noise"]) * np.eye(n_t))
+    if "walk" in p:
+        c = c + np.exp(2 * p["walk"]) * np.minimum.outer(s, s)
+    if "quad" in p:
+        q = h ** 2 - (h ** 2).mean()
+        c = c + np.exp(2 * p["quad"]) * np.outer(q, q)
+    if "ar" in p:
+        rho = RHO_MAX / (1 + np.exp(-p["rho"]))
+        c = c + np.exp(2 * p["ar"]) * rho ** np.abs(s[:, None] - s[None, :])
+    return c
+
+
+class Panel:
+    """One null panel on the model's grid: design matrix of the mean terms (plus random-effect
+    columns), fit mask, trend groups and the cities grouped by (trend group, fit pattern)."""
+
+    def __init__(self, seed: int, overrides: list[str], random_effects: str | None):
+        cfg = compose([f"data.simulation.seed={seed}", "data.simulation.effect_scale=0",
+                       "model=staggered", *overrides])
+        study = load_study(cfg.data, cfg.index)
+        md = model_data(study, list(study.controls))
+        self.g = g = city_grid(md, None)
+        n_t = g.shape[1]
+        lin = linear_part(mean_terms(cfg.model, g, city_trend(n_t)),
+                          PriorSet(cfg.prior, md.y_sd), n_t)
+        x = np.stack([lin.mean(e) for e in np.eye(lin.size)], axis=-1)
+        self.n_re = 0
+        if random_effects == "treated_year":
+            treated = ~np.isnan(g.cohort)
+            x_re = treated[:, None, None] * np.eye(n_t)[None, :, :]
+            self.n_re = n_t
+            x = np.concatenate([x, x_re.astype(float)], axis=-1)
+        self.x = x
+        self.group = trend_groups(cfg.model, g.cohort)
+        self.cells = g.cells[~g.cells["lead"]]
+        patterns: dict = {}
+        for i in np.flatnonzero(g.untreated.any(axis=1)):
+            patterns.setdefault((self.group[i], g.untreated[i].tobytes()), []).append(i)
+        self.patterns = [(k, np.frombuffer(f, dtype=bool), np.array(rows))
+                         for (k, f), rows in patterns.items()]
+
+    def restricted_loglik(self, p: dict, scale: np.ndarray):
+        """Minus the restricted log likelihood, the (ridged) normal equations and covariances."""
+        g, x = self.g, self.x
+        sig = [covariance(g.shape[1], p, k) for k in (0, 1)]
+        n_p = x.shape[-1]
+        a, b = np.zeros((n_p, n_p)), np.zeros(n_p)
+        logdet = quad = 0.0
+        for k, f, rows in self.patterns:
+            chol = np.linalg.cholesky(sig[k][np.ix_(f, f)])
+            sc = scale[rows]
+            logdet += len(rows) * 2 * np.log(np.diag(chol)).sum() + 2 * f.sum() * np.log(sc).sum()
+            z = np.linalg.solve(chol, x[rows][:, f, :]) / sc[:, None, None]
+            zy = np.linalg.solve(chol, g.y[rows][:, f, None])[..., 0] / sc[:, None]
+            a += np.einsum("nfp,nfq->pq", z, z)
+            b += np.einsum("nfp,nf->p", z, zy)
+            quad += (zy ** 2).sum()
+        if self.n_re:
+            a[-self.n_re:, -self.n_re:] += np.eye(self.n_re) * np.exp(-2 * p["re"])
+            logdet += self.n_re * 2 * p["re"]
+        chol_a = np.linalg.cholesky(a + 1e-12 * np.eye(n_p))
+        u = np.linalg.solve(chol_a, b)
+        value = 0.5 * (logdet + 2 * np.log(np.diag(chol_a)).sum() + quad - u @ u)
+        return value, a, b, sig
+
+    def city_scales(self, sig: list, mu: np.ndarray) -> np.ndarray:
+        g = self.g
+        q, n_f = np.zeros(g.shape[0]), np.zeros(g.shape[0])
+        for k, f, rows in self.patterns:
+            chol = np.linalg.cholesky(sig[k][np.ix_(f, f)])
+            z = np.linalg.solve(chol, (g.y[rows] - mu[rows])[:, f, None])[..., 0]
+            q[rows], n_f[rows] = (z ** 2).sum(axis=1), f.sum()
+        s = np.sqrt((q + SCALE_PRIOR_DF) / (n_f + SCALE_PRIOR_DF))
+        return s / np.exp(np.log(s).mean())
+
+    def fit(self, names: list[str]) -> tuple[dict, np.ndarray, np.ndarray, list, np.ndarray]:
+        v = np.array([np.log(START[n]) if n != "rho" else 0.0 for n in names])
+        bounds = [(-6, 8) if n == "rho" else (-14, 2) for n in names]
+        scale = np.ones(self.g.shape[0])
+        for rnd in range(SCALE_ROUNDS + 1):
+            def objective(w, scale=scale):
+                return self.restricted_loglik(dict(zip(names, w, strict=True)), scale)[0]
+
+            v = minimize(objective, v, method="L-BFGS-B", bounds=bounds).x
+            value, a, b, sig = self.restricted_loglik(dict(zip(names, v, strict=True)), scale)
+            a_inv = np.linalg.inv(a)
+            mu = self.x @ (a_inv @ b)
+            if rnd < SCALE_ROUNDS:
+                scale = self.city_scales(sig, mu)
+        hyper = {n: (RHO_MAX / (1 + np.exp(-w)) if n == "rho" else np.exp(w))
+                 for n, w in zip(names, v, strict=True)}
+        return {**hyper, "reml": -value}, a_inv, mu, sig, scale
+
+    def prediction_errors(self, a_inv, mu, sig, scale) -> list[tuple[str, float, float]]:
+        """(estimand, mean prediction error, its predictive sd) for each average of cells."""
+        g, x, cells, fit = self.g, self.x, self.cells, self.g.untreated
+        err = pd.Series(0.0, index=cells.index)
+        per_unit = []
+        for i, cell in cells.groupby("row"):
+            f, cols = fit[i], cell["col"].to_numpy()
+            s = sig[self.group[i]] * scale[i] ** 2
+            w = np.linalg.inv(s[np.ix_(f, f)])
+            c_tf = s[np.ix_(cols, f)]
+            err[cell.index] = g.y[i, cols] - mu[i, cols] - c_tf @ w @ (g.y[i, f] - mu[i, f])
+            per_unit.append((cell.index, s[np.ix_(cols, cols)] - c_tf @ w @ c_tf.T,
+                             x[i, cols] - c_tf @ w @ x[i, f]))
+        masks = {"att": np.ones(len(cells), bool)}
+        masks.update({r: cells["region"].to_numpy() == r for r in ("East", "Central", "West")})
+        masks.update({f"cohort {c}": cells["cohort"].to_numpy() == c for c in (2016, 2019)})
+        masks.update({f"event {e}": cells["event_time"].to_numpy() == e for e in (0, 2)})
+        masks["time 2020"] = cells["time"].to_numpy() == 2020
+        out = []
+        for name, m in masks.items():
+            wts = pd.Series(m / m.sum(), index=cells.index)
+            var, gain = 0.0, np.zeros(x.shape[-1])
+            for idx, v, gx in per_unit:
+                wi = wts[idx].to_numpy()
+                var += wi @ v @ wi
+                gain += gx.T @ wi
+            out.append((name, float((wts * err).sum()), float(np.sqrt(var + gain @ a_inv @ gain))))
+        return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--panels", type=int, default=16)
+    ap.add_argument("--first-seed", type=int, default=1000)
+    ap.add_argument("--families", default="walk,ar")
+    ap.add_argument("--random-effects", choices=["treated_year"], default=None)
+    ap.add_argument("overrides", nargs="*",
+                    help="simulation knobs, e.g. data.simulation.noise_rho=0.9")
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+    rows, hypers = [], []
+    for seed in range(args.first_seed, args.first_seed + args.panels):
+        panel = Panel(seed, args.overrides, args.random_effects)
+        for family in args.families.split(","):
+            names = ["level", "trend0", "trend1", *FAMILIES[family], "noise"]
+            names += ["re"] if panel.n_re else []
+            hyper, *fitted = panel.fit(names)
+            hypers.append({"family": family, **hyper})
+            rows += [{"family": family, "estimand": e, "err": err, "sd": sd}
+                     for e, err, sd in panel.prediction_errors(*fitted)]
+        print(f"panel {seed} done ({time.perf_counter() - t0:.0f} s)", flush=True)
+    d = pd.DataFrame(rows)
+    d["covered"] = d["err"].abs() < 1.96 * d["sd"]
+    t = d.groupby(["estimand", "family"], sort=False).agg(
+        coverage=("covered", "mean"), bias=("err", "mean"), sd_error=("err", "std"),
+        mean_sd=("sd", "mean"))
+    t["ratio"] = t["mean_sd"] / t["sd_error"]
+    pd.set_option("display.width", 200)
+    print(f"\nNull panels {args.first_seed}-{args.first_seed + args.panels - 1} "
+          f"{' '.join(args.overrides)}: y(0) of the treated cells by GLS at the REML "
+          "hyperparameters")
+    print(t.round(4).to_string())
+    print("\nREML estimates (mean over panels; reml = restricted log likelihood)")
+    print(pd.DataFrame(hypers).groupby("family", sort=False).mean().round(5).to_string())
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    print(f"\n{args.panels} panels in {time.perf_counter() - t0:.0f} s, peak RSS {peak:.2f} GiB")
+
+
+if __name__ == "__main__":
+    main()
