@@ -17,6 +17,17 @@ import pytest
 from bayes_resil.app import compose
 from bayes_resil.study import load_study
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # one BLAS thread per pytest-xdist worker and per command-line run it starts: ``-n auto``
+    # already puts one worker on each core, and OpenBLAS threads of one worker spinning against
+    # the other worker's made BLAS-heavy tests 15-25x slower than alone (the marginal engine's
+    # gradient check: 65 s in the suite, 2.6 s alone)
+    from threadpoolctl import threadpool_limits
+
+    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
+    threadpool_limits(1)
+
 #: modules that share a costly session fixture run on the same xdist worker (default_run)
 SHARED_GROUP = {"test_report": "test_app"}
 
