@@ -20,8 +20,18 @@ the ratio of the mean predictive sd to it, for ``att`` and its regional, cohort,
 ``--random-effects treated_year`` adds a year effect of the ever-treated cities (a ridge with
 its sd estimated by REML): a common deviation of the treated cities' untreated paths.
 
+``--curvature-means`` adds fixed means of a city's curvature (the centred square of the trend
+regressor) by ever-treated x region (five columns: the sixth is the year effects'): a
+selection on curved paths that pre-adoption years could show.
+
+``--drift 0,0.5,1,2`` adds, for each M, a sensitivity prior to the predictive variance (not to
+the fit): after adoption the treated cities of a region share a random walk in event time
+(starting at adoption, steps of M x the family's walk sd), a stated allowance for untreated
+paths that drift from the fitted pattern where no untreated year can show it.
+
     .venv/bin/python bench/untreated_reml.py [--panels 16] [--first-seed 1000]
-        [--families walk,ar] [--random-effects treated_year] [data.simulation.noise_rho=0.9]
+        [--families walk,ar] [--random-effects treated_year] [--drift 0,1]
+        [data.simulation.noise_rho=0.9]
 
 About 40-90 s per panel and family on one core; run two shells with other ``--first-seed``
 for two cores.
@@ -75,7 +85,8 @@ class Panel:
     """One null panel on the model's grid: design matrix of the mean terms (plus random-effect
     columns), fit mask, trend groups and the cities grouped by (trend group, fit pattern)."""
 
-    def __init__(self, seed: int, overrides: list[str], random_effects: str | None):
+    def __init__(self, seed: int, overrides: list[str], random_effects: str | None,
+                 curvature: bool = False):
         cfg = compose([f"data.simulation.seed={seed}", "data.simulation.effect_scale=0",
                        "model=staggered", *overrides])
         study = load_study(cfg.data, cfg.index)
@@ -91,6 +102,14 @@ class Panel:
             x_re = treated[:, None, None] * np.eye(n_t)[None, :, :]
             self.n_re = n_t
             x = np.concatenate([x, x_re.astype(float)], axis=-1)
+        if curvature:  # fixed curvature means: ever-treated x region, never-treated x region
+            h = city_trend(n_t)
+            q = h ** 2 - (h ** 2).mean()
+            treated = ~np.isnan(g.cohort)
+            groups = [(t, r) for t in (True, False) for r in sorted(set(g.region))][:-1]
+            cols = [((treated == t) & (g.region == r)).astype(float)[:, None] * q[None, :]
+                    for t, r in groups]
+            x = np.concatenate([x, np.stack(cols, axis=-1)], axis=-1)
         self.x = x
         self.group = trend_groups(cfg.model, g.cohort)
         self.cells = g.cells[~g.cells["lead"]]
@@ -152,8 +171,10 @@ class Panel:
                  for n, w in zip(names, v, strict=True)}
         return {**hyper, "reml": -value}, a_inv, mu, sig, scale
 
-    def prediction_errors(self, a_inv, mu, sig, scale) -> list[tuple[str, float, float]]:
-        """(estimand, mean prediction error, its predictive sd) for each average of cells."""
+    def prediction_errors(self, a_inv, mu, sig, scale) -> list[tuple[str, float, float, float]]:
+        """(estimand, mean prediction error, its predictive sd, the variance of its average of
+        a unit drift: a random walk in event time, common to the treated cities of a region,
+        starting at adoption with unit steps) for each average of cells."""
         g, x, cells, fit = self.g, self.x, self.cells, self.g.untreated
         err = pd.Series(0.0, index=cells.index)
         per_unit = []
@@ -171,14 +192,21 @@ class Panel:
         masks.update({f"event {e}": cells["event_time"].to_numpy() == e for e in (0, 2)})
         masks["time 2020"] = cells["time"].to_numpy() == 2020
         out = []
+        region, event = cells["region"].to_numpy(), cells["event_time"].to_numpy()
         for name, m in masks.items():
             wts = pd.Series(m / m.sum(), index=cells.index)
+            drift = 0.0
+            for r in set(region):
+                sel = region == r
+                e, wr = event[sel], wts.to_numpy()[sel]
+                drift += wr @ (np.minimum.outer(e, e) + 1.0) @ wr
             var, gain = 0.0, np.zeros(x.shape[-1])
             for idx, v, gx in per_unit:
                 wi = wts[idx].to_numpy()
                 var += wi @ v @ wi
                 gain += gx.T @ wi
-            out.append((name, float((wts * err).sum()), float(np.sqrt(var + gain @ a_inv @ gain))))
+            out.append((name, float((wts * err).sum()), float(np.sqrt(var + gain @ a_inv @ gain)),
+                        float(drift)))
         return out
 
 
@@ -188,24 +216,35 @@ def main() -> None:
     ap.add_argument("--first-seed", type=int, default=1000)
     ap.add_argument("--families", default="walk,ar")
     ap.add_argument("--random-effects", choices=["treated_year"], default=None)
+    ap.add_argument("--drift", default="0",
+                    help="sensitivity priors to add, e.g. 0,0.5,1: a random walk in event time "
+                         "common to a region's treated cities, steps of M x the walk sd")
+    ap.add_argument("--curvature-means", action="store_true",
+                    help="fixed quadratic-in-time means by ever-treated x region")
+    ap.add_argument("--out", default=None, help="CSV of every panel's errors and sds")
     ap.add_argument("overrides", nargs="*",
                     help="simulation knobs, e.g. data.simulation.noise_rho=0.9")
     args = ap.parse_args()
     t0 = time.perf_counter()
     rows, hypers = [], []
     for seed in range(args.first_seed, args.first_seed + args.panels):
-        panel = Panel(seed, args.overrides, args.random_effects)
+        panel = Panel(seed, args.overrides, args.random_effects, args.curvature_means)
         for family in args.families.split(","):
             names = ["level", "trend0", "trend1", *FAMILIES[family], "noise"]
             names += ["re"] if panel.n_re else []
             hyper, *fitted = panel.fit(names)
             hypers.append({"family": family, **hyper})
-            rows += [{"family": family, "estimand": e, "err": err, "sd": sd}
-                     for e, err, sd in panel.prediction_errors(*fitted)]
+            step = hyper.get("walk", 0.0)
+            rows += [{"seed": seed, "family": family, "drift": m, "estimand": e, "err": err,
+                      "sd": np.sqrt(sd ** 2 + (m * step) ** 2 * dv)}
+                     for e, err, sd, dv in panel.prediction_errors(*fitted)
+                     for m in (float(x) for x in args.drift.split(","))]
         print(f"panel {seed} done ({time.perf_counter() - t0:.0f} s)", flush=True)
     d = pd.DataFrame(rows)
     d["covered"] = d["err"].abs() < 1.96 * d["sd"]
-    t = d.groupby(["estimand", "family"], sort=False).agg(
+    if args.out:
+        d.to_csv(args.out, index=False)
+    t = d.groupby(["estimand", "family", "drift"], sort=False).agg(
         coverage=("covered", "mean"), bias=("err", "mean"), sd_error=("err", "std"),
         mean_sd=("sd", "mean"))
     t["ratio"] = t["mean_sd"] / t["sd_error"]

@@ -1,0 +1,110 @@
+"""Impute y(0) on the index, or on its indicators and score the index? (issue 11)
+
+The outcome is an entropy-TOPSIS index of yearbook indicators (levels such as patents or GDP
+per head, shares and ratios): a nonlinear function of series that grow roughly
+multiplicatively, so a city's index path bends with its level even when each indicator's log
+has a linear city trend. On null panels (``data.simulation.effect_scale=0``: every estimated
+effect is a prediction error of ``y(0)``) this script imputes the treated cells' untreated
+outcome two ways, each by least squares on the untreated cells of the estimation sample with
+a level and a linear trend per city and year effects (no controls: the controls are built from
+indicators):
+
+* ``index``: the imputation on the index itself (what the robust design does, there with
+  pooled city trends, a random walk and controls);
+* ``indicators``: the same imputation on the log of every indicator, then the index of the
+  imputed indicators scored with the panel's fitted weights, bounds and ideal points.
+
+It prints, over the panels, the mean prediction error (the bias of an imputation estimator)
+and its sd for ``att`` and its regional, cohort and 2020 averages (equal weights over the
+treated cells).
+
+    .venv/bin/python bench/untreated_indicators.py [--panels 24] [--first-seed 1000]
+        [data.simulation.noise_rho=0.9 ...]
+
+About 2 s per panel; run one at a time (two side by side took 13 s per panel, their BLAS
+threads contending).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+
+import numpy as np
+import pandas as pd
+
+from bayes_resil.app import compose
+from bayes_resil.study import load_study
+
+
+def impute(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """Least squares on the untreated cells of ``column ~ unit + unit x trend + year``,
+    predicted for every row."""
+    units = frame["unit"].astype("category").cat.codes.to_numpy()
+    times = frame["time"].astype("category").cat.codes.to_numpy()
+    n_u, n_t, n = units.max() + 1, times.max() + 1, len(frame)
+    trend = (frame["time"] - frame["time"].mean()).to_numpy() / max(n_t - 1, 1)
+    x = np.zeros((n, 2 * n_u + n_t - 1))
+    x[np.arange(n), units] = 1.0
+    x[np.arange(n), n_u + units] = trend
+    later = np.flatnonzero(times > 0)  # the first year is the baseline of the year effects
+    x[later, 2 * n_u + times[later] - 1] = 1.0
+    fit = (frame["d"].to_numpy() == 0) & frame[column].notna().to_numpy()
+    coef, *_ = np.linalg.lstsq(x[fit], frame[column].to_numpy()[fit], rcond=None)
+    return x @ coef
+
+
+def panel_errors(seed: int, overrides: list[str]) -> list[dict]:
+    cfg = compose([f"data.simulation.seed={seed}", "data.simulation.effect_scale=0",
+                   *overrides])
+    study = load_study(cfg.data, cfg.index)
+    panel = study.panel.dropna(subset=["y"]).copy()
+    index = study.index_fit
+    imputed = {"index": impute(panel, "y")}
+    logs = panel.copy()
+    for name in index.names:
+        logs["log_x"] = np.log(panel[name])
+        logs[name] = np.exp(impute(logs, "log_x"))
+    imputed["indicators"] = index.score(logs).to_numpy()
+    treated = (panel["d"] == 1).to_numpy()
+    cells = panel[treated]
+    groups = {"att": np.ones(len(cells), bool)}
+    groups |= {r: (cells["region"] == r).to_numpy() for r in ("East", "Central", "West")}
+    groups |= {f"cohort {c}": (cells["cohort"] == c).to_numpy() for c in (2016, 2019)}
+    groups["time 2020"] = (cells["time"] == 2020).to_numpy()
+    rows = []
+    for method, y0 in imputed.items():
+        err = cells["y"].to_numpy() - y0[treated]
+        rows += [{"seed": seed, "method": method, "estimand": g, "err": float(err[m].mean())}
+                 for g, m in groups.items()]
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--panels", type=int, default=24)
+    ap.add_argument("--first-seed", type=int, default=1000)
+    ap.add_argument("overrides", nargs="*",
+                    help="simulation knobs, e.g. data.simulation.noise_rho=0.9")
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+    rows = []
+    for seed in range(args.first_seed, args.first_seed + args.panels):
+        rows += panel_errors(seed, args.overrides)
+    d = pd.DataFrame(rows)
+    t = d.pivot_table(index="estimand", columns="method", values="err",
+                      aggfunc=["mean", "std"], sort=False)
+    t.columns = [f"{m} {stat}" for stat, m in t.columns]
+    pd.set_option("display.width", 200)
+    print(f"Null panels {args.first_seed}-{args.first_seed + args.panels - 1} "
+          f"{' '.join(args.overrides)}: mean prediction error of y(0) over the treated cells "
+          "(mean over panels = bias; sd over panels)")
+    print(t[["index mean", "indicators mean", "index std", "indicators std"]]
+          .round(4).to_string())
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    print(f"\n{args.panels} panels in {time.perf_counter() - t0:.0f} s, peak RSS {peak:.2f} GiB")
+
+
+if __name__ == "__main__":
+    main()
