@@ -11,15 +11,16 @@ indicators):
 
 * ``index``: the imputation on the index itself (what the robust design does, there with
   pooled city trends, a random walk and controls);
-* ``indicators``: the same imputation on the log of every indicator, then the index of the
-  imputed indicators scored with the panel's fitted weights, bounds and ideal points.
+* ``indicators``: the same imputation on the log of every indicator (``--scale level``: on the
+  indicators themselves), then the index of the imputed indicators scored with the panel's
+  fitted weights, bounds and ideal points.
 
 It prints, over the panels, the mean prediction error (the bias of an imputation estimator)
 and its sd for ``att`` and its regional, cohort and 2020 averages (equal weights over the
 treated cells).
 
     .venv/bin/python bench/untreated_indicators.py [--panels 24] [--first-seed 1000]
-        [data.simulation.noise_rho=0.9 ...]
+        [--scale log|level] [data.simulation.noise_rho=0.9 ...]
 
 About 2 s per panel; run one at a time (two side by side took 13 s per panel, their BLAS
 threads contending).
@@ -55,18 +56,21 @@ def impute(frame: pd.DataFrame, column: str) -> np.ndarray:
     return x @ coef
 
 
-def panel_errors(seed: int, overrides: list[str]) -> list[dict]:
+def panel_errors(seed: int, overrides: list[str], scale: str = "log") -> list[dict]:
     cfg = compose([f"data.simulation.seed={seed}", "data.simulation.effect_scale=0",
                    *overrides])
     study = load_study(cfg.data, cfg.index)
     panel = study.panel.dropna(subset=["y"]).copy()
     index = study.index_fit
     imputed = {"index": impute(panel, "y")}
-    logs = panel.copy()
+    imputed_x = panel.copy()
     for name in index.names:
-        logs["log_x"] = np.log(panel[name])
-        logs[name] = np.exp(impute(logs, "log_x"))
-    imputed["indicators"] = index.score(logs).to_numpy()
+        if scale == "log":
+            imputed_x["v"] = np.log(panel[name])
+            imputed_x[name] = np.exp(impute(imputed_x, "v"))
+        else:
+            imputed_x[name] = impute(panel, name)
+    imputed["indicators"] = index.score(imputed_x).to_numpy()
     treated = (panel["d"] == 1).to_numpy()
     cells = panel[treated]
     groups = {"att": np.ones(len(cells), bool)}
@@ -85,21 +89,24 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--panels", type=int, default=24)
     ap.add_argument("--first-seed", type=int, default=1000)
+    ap.add_argument("--scale", choices=["log", "level"], default="log",
+                    help="the indicators' scale of the imputation")
     ap.add_argument("overrides", nargs="*",
                     help="simulation knobs, e.g. data.simulation.noise_rho=0.9")
     args = ap.parse_args()
     t0 = time.perf_counter()
     rows = []
     for seed in range(args.first_seed, args.first_seed + args.panels):
-        rows += panel_errors(seed, args.overrides)
+        rows += panel_errors(seed, args.overrides, args.scale)
     d = pd.DataFrame(rows)
     t = d.pivot_table(index="estimand", columns="method", values="err",
                       aggfunc=["mean", "std"], sort=False)
     t.columns = [f"{m} {stat}" for stat, m in t.columns]
     pd.set_option("display.width", 200)
     print(f"Null panels {args.first_seed}-{args.first_seed + args.panels - 1} "
-          f"{' '.join(args.overrides)}: mean prediction error of y(0) over the treated cells "
-          "(mean over panels = bias; sd over panels)")
+          f"{' '.join(args.overrides)} (indicators on the {args.scale} scale): mean "
+          "prediction error of y(0) over the treated cells (mean over panels = bias; sd over "
+          "panels)")
     print(t[["index mean", "indicators mean", "index std", "indicators std"]]
           .round(4).to_string())
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
