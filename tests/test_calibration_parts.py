@@ -242,3 +242,39 @@ def test_uniformity_test_accepts_uniform_and_rejects_peaked_values():
     rng = np.random.default_rng(1)
     assert uniformity(rng.uniform(size=200)) > 0.05
     assert uniformity(rng.beta(4, 4, size=200)) < 1e-3
+
+
+def test_workers_and_the_sampler_use_their_share_of_blas_threads(monkeypatch):
+    """A calibration worker's BLAS gets the cores over the workers (at least one thread), and
+    sampling always runs with one BLAS thread whatever the process has, so a seed draws the same
+    in a single run and in a worker (measured: 4 replications, 2 workers vs one process, equal
+    to the last bit; README "Development")."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from bayes_resil.bayes import sampling
+    from bayes_resil.calibration.runner import _with_blas_threads, blas_share
+
+    assert [blas_share(j, available=a) for j, a in ((2, 2), (1, 8), (3, 2), (2, 8))] == [
+        1, 8, 1, 4]
+    blas = [lib for lib in threadpool_info() if lib["user_api"] == "blas"]
+    assert blas, "no BLAS library loaded: the check below would say nothing"
+    with threadpool_limits(2):
+        seen = _with_blas_threads(1, lambda: [lib["num_threads"] for lib in threadpool_info()
+                                              if lib["user_api"] == "blas"])
+        assert seen and set(seen) == {1}
+
+        class Seen(Exception):
+            pass
+
+        def fake_sample(**_):
+            raise Seen([lib["num_threads"] for lib in threadpool_info()
+                        if lib["user_api"] == "blas"])
+
+        monkeypatch.setattr(sampling.pm, "sample", fake_sample)
+        cfg = compose(["data=file", "sampler=smoke"])
+        built = type("Built", (), {"model": sampling.pm.Model(), "marginal": None})()
+        with pytest.raises(Seen) as got:
+            sampling.sample(built, cfg.sampler)
+        assert set(got.value.args[0]) == {1}
+        assert {lib["num_threads"] for lib in threadpool_info()
+                if lib["user_api"] == "blas"} == {2}  # restored after the sampler

@@ -65,9 +65,11 @@ def sample(built: BuiltModel, cfg: Mapping, *, extras: bool = True,
     t0 = time.perf_counter()
     every = float(cfg.log_every)
     marginal = marginal_of(built) if uses_marginal(cfg) else None
-    # the marginal likelihood is BLAS-heavy; chains already run on every core, so BLAS threads
-    # inside them only contend (measured: 3x slower with two OpenBLAS threads on 2 cores)
-    blas = threadpool_limits(1) if marginal is not None else nullcontext()
+    # one BLAS thread: the chains already run on the cores, so BLAS threads inside them only
+    # contend (the marginal likelihood: 3x slower with two OpenBLAS threads on 2 cores), and
+    # the draws of a seed then do not depend on the BLAS threads of the process (a single run
+    # and a calibration worker, whose BLAS gets its share of the cores, draw the same)
+    blas = threadpool_limits(1)
     # a model with the graph of an earlier fit in this process (a calibration study's next
     # panel) reuses its compiled code
     reuse = (reusing_compiled_models() if reuse_compiled and backend == "nutpie"
