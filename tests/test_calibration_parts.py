@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 
 import numpy as np
 import pandas as pd
@@ -258,6 +259,8 @@ def test_workers_and_the_sampler_use_their_share_of_blas_threads(monkeypatch):
         1, 8, 1, 4]
     blas = [lib for lib in threadpool_info() if lib["user_api"] == "blas"]
     assert blas, "no BLAS library loaded: the check below would say nothing"
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.setenv(var, os.environ.get(var, "1"))  # restored after the test
     with threadpool_limits(2):
         seen = _with_blas_threads(1, lambda: [lib["num_threads"] for lib in threadpool_info()
                                               if lib["user_api"] == "blas"])

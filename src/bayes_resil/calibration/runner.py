@@ -157,9 +157,9 @@ def execute(fn: Callable, calls: list[tuple], jobs: int) -> Iterator:
 def blas_share(jobs: int, available: int | None = None) -> int:
     """BLAS threads per worker when ``jobs`` workers share the machine: the cores over the
     workers, at least one. OpenBLAS threads of one worker spinning against another's cost a
-    Bayesian replication ~10% of its time on 2 cores (measured: 4 replications of
-    ``model=staggered``, 2 workers, 89.5 s vs 80 s, user CPU -14%); the test suite's BLAS-heavy
-    tests ran 15-25x slower than alone before the same limit."""
+    Bayesian replication ~14% of its time on 2 cores (measured: 4 replications of
+    ``model=staggered``, 2 workers, 89.5 s vs 77.3 s, user CPU -16%); the test suite's
+    BLAS-heavy tests ran 15-25x slower than alone before the same limit."""
     return max(1, (available or available_cores()) // max(1, jobs))
 
 
