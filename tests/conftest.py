@@ -22,11 +22,9 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     # already puts one worker on each core, and OpenBLAS threads of one worker spinning against
     # the other worker's made BLAS-heavy tests 15-25x slower than alone (the marginal engine's
     # gradient check: 65 s in the suite, 2.6 s alone)
-    from threadpoolctl import threadpool_limits
+    from bayes_resil.parallel import cap_blas_threads
 
-    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(_var, "1")
-    threadpool_limits(1)
+    cap_blas_threads(1)
 
 #: modules that share a costly session fixture run on the same xdist worker (default_run)
 SHARED_GROUP = {"test_report": "test_app"}

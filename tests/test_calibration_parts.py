@@ -253,13 +253,14 @@ def test_workers_and_the_sampler_use_their_share_of_blas_threads(monkeypatch):
     from threadpoolctl import threadpool_info, threadpool_limits
 
     from bayes_resil.bayes import sampling
-    from bayes_resil.calibration.runner import _with_blas_threads, blas_share
+    from bayes_resil.calibration.runner import _with_blas_threads
+    from bayes_resil.parallel import BLAS_THREAD_VARIABLES, blas_share
 
     assert [blas_share(j, available=a) for j, a in ((2, 2), (1, 8), (3, 2), (2, 8))] == [
         1, 8, 1, 4]
     blas = [lib for lib in threadpool_info() if lib["user_api"] == "blas"]
     assert blas, "no BLAS library loaded: the check below would say nothing"
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    for var in BLAS_THREAD_VARIABLES:
         monkeypatch.setenv(var, os.environ.get(var, "1"))  # restored after the test
     with threadpool_limits(2):
         seen = _with_blas_threads(1, lambda: [lib["num_threads"] for lib in threadpool_info()

@@ -34,7 +34,7 @@ from .. import __version__
 from ..errors import InputError
 from ..options import compose
 from ..outputs import write_csv, write_text
-from ..parallel import available_cores, parallel_jobs
+from ..parallel import available_cores, blas_share, cap_blas_threads, parallel_jobs
 from ..resume import link_or_copy
 from ..schema import check_keys
 from .metrics import calibration_table
@@ -154,26 +154,9 @@ def execute(fn: Callable, calls: list[tuple], jobs: int) -> Iterator:
         delayed(_with_blas_threads)(threads, fn, *c) for c in calls)
 
 
-def blas_share(jobs: int, available: int | None = None) -> int:
-    """BLAS threads per worker when ``jobs`` workers share the machine: the cores over the
-    workers, at least one. OpenBLAS threads of one worker spinning against another's cost a
-    Bayesian replication ~14% of its time on 2 cores (measured: 4 replications of
-    ``model=staggered``, 2 workers, 89.5 s vs 77.3 s, user CPU -16%); the test suite's
-    BLAS-heavy tests ran 15-25x slower than alone before the same limit."""
-    return max(1, (available or available_cores()) // max(1, jobs))
-
-
 def _with_blas_threads(threads: int, fn: Callable, *args):
-    """``fn(*args)`` in a worker with ``threads`` BLAS threads: the libraries loaded so far
-    through threadpoolctl, those loaded later (scipy's own OpenBLAS) through the variables
-    they read when they load (unless the user has set them)."""
-    import os
-
-    from threadpoolctl import threadpool_limits
-
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, str(threads))
-    with threadpool_limits(threads):
+    """``fn(*args)`` in a worker with ``threads`` BLAS threads (:func:`cap_blas_threads`)."""
+    with cap_blas_threads(threads):
         return fn(*args)
 
 
