@@ -65,6 +65,12 @@ START = {"level": 0.01, "trend0": 0.002, "trend1": 0.003, "walk": 0.0006, "noise
          "quad": 0.002, "ar": 0.0005, "re": 0.001}
 
 
+def curvature(n_t: int) -> np.ndarray:
+    """A city's curvature profile: the centred square of the trend regressor."""
+    h = city_trend(n_t)
+    return h ** 2 - (h ** 2).mean()
+
+
 def covariance(n_t: int, p: dict, group: int) -> np.ndarray:
     """The family's T x T covariance from log sds (``rho`` on the logit scale)."""
     h, s = city_trend(n_t), np.arange(n_t)
@@ -73,8 +79,7 @@ def covariance(n_t: int, p: dict, group: int) -> np.ndarray:
     if "walk" in p:
         c = c + np.exp(2 * p["walk"]) * np.minimum.outer(s, s)
     if "quad" in p:
-        q = h ** 2 - (h ** 2).mean()
-        c = c + np.exp(2 * p["quad"]) * np.outer(q, q)
+        c = c + np.exp(2 * p["quad"]) * np.outer(curvature(n_t), curvature(n_t))
     if "ar" in p:
         rho = RHO_MAX / (1 + np.exp(-p["rho"]))
         c = c + np.exp(2 * p["ar"]) * rho ** np.abs(s[:, None] - s[None, :])
@@ -86,7 +91,7 @@ class Panel:
     columns), fit mask, trend groups and the cities grouped by (trend group, fit pattern)."""
 
     def __init__(self, seed: int, overrides: list[str], random_effects: str | None,
-                 curvature: bool = False):
+                 curvature_means: bool = False):
         cfg = compose([f"data.simulation.seed={seed}", "data.simulation.effect_scale=0",
                        "model=staggered", *overrides])
         study = load_study(cfg.data, cfg.index)
@@ -97,15 +102,13 @@ class Panel:
                           PriorSet(cfg.prior, md.y_sd), n_t)
         x = np.stack([lin.mean(e) for e in np.eye(lin.size)], axis=-1)
         self.n_re = 0
+        treated = ~np.isnan(g.cohort)
         if random_effects == "treated_year":
-            treated = ~np.isnan(g.cohort)
             x_re = treated[:, None, None] * np.eye(n_t)[None, :, :]
             self.n_re = n_t
             x = np.concatenate([x, x_re.astype(float)], axis=-1)
-        if curvature:  # fixed curvature means: ever-treated x region, never-treated x region
-            h = city_trend(n_t)
-            q = h ** 2 - (h ** 2).mean()
-            treated = ~np.isnan(g.cohort)
+        if curvature_means:  # fixed curvature means: ever-treated x region, never-treated x region
+            q = curvature(n_t)
             groups = [(t, r) for t in (True, False) for r in sorted(set(g.region))][:-1]
             cols = [((treated == t) & (g.region == r)).astype(float)[:, None] * q[None, :]
                     for t, r in groups]
@@ -227,6 +230,7 @@ def main() -> None:
     args = ap.parse_args()
     t0 = time.perf_counter()
     rows, hypers = [], []
+    drifts = [float(m) for m in args.drift.split(",")]
     for seed in range(args.first_seed, args.first_seed + args.panels):
         panel = Panel(seed, args.overrides, args.random_effects, args.curvature_means)
         for family in args.families.split(","):
@@ -238,7 +242,7 @@ def main() -> None:
             rows += [{"seed": seed, "family": family, "drift": m, "estimand": e, "err": err,
                       "sd": np.sqrt(sd ** 2 + (m * step) ** 2 * dv)}
                      for e, err, sd, dv in panel.prediction_errors(*fitted)
-                     for m in (float(x) for x in args.drift.split(","))]
+                     for m in drifts]
         print(f"panel {seed} done ({time.perf_counter() - t0:.0f} s)", flush=True)
     d = pd.DataFrame(rows)
     d["covered"] = d["err"].abs() < 1.96 * d["sd"]
