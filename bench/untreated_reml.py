@@ -24,6 +24,10 @@ its sd estimated by REML): a common deviation of the treated cities' untreated p
 regressor) by ever-treated x region (five columns: the sixth is the year effects'): a
 selection on curved paths that pre-adoption years could show.
 
+The outcome is the model's: ``y - c`` with the index's curvature ``c`` from its indicators
+(``model.impute_on``, :mod:`bayes_resil.bayes.index_curvature`); pass
+``model.impute_on=outcome`` for the index itself.
+
 ``--drift 0,0.5,1,2`` adds, for each M, a sensitivity prior to the predictive variance (not to
 the fit): after adoption the treated cities of a region share a random walk in event time
 (starting at adoption, steps of M x the family's walk sd), a stated allowance for untreated
@@ -51,6 +55,7 @@ from bayes_resil.app import compose
 from bayes_resil.bayes.data import model_data
 from bayes_resil.bayes.grid import city_grid
 from bayes_resil.bayes.marginal import linear_part
+from bayes_resil.bayes.models.robust import index_offset
 from bayes_resil.bayes.priors import PriorSet
 from bayes_resil.bayes.untreated_mean import mean_terms
 from bayes_resil.bayes.within_city import city_trend, trend_groups
@@ -97,6 +102,7 @@ class Panel:
         study = load_study(cfg.data, cfg.index)
         md = model_data(study, list(study.controls))
         self.g = g = city_grid(md, None)
+        index_offset(md, g, cfg.model)  # the model's y - c (model.impute_on=outcome: none)
         n_t = g.shape[1]
         lin = linear_part(mean_terms(cfg.model, g, city_trend(n_t)),
                           PriorSet(cfg.prior, md.y_sd), n_t)

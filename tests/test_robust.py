@@ -268,15 +268,20 @@ def test_population_bootstrap_matches_the_cluster_linearisation():
 
 def test_untreated_mean_switches_build_what_they_say():
     """Built, not sampled: each switch of the robust design adds or removes its parameters, and
-    every switched-off variant still builds."""
+    every switched-off variant still builds. On the simulated panel (an index of indicators)
+    the city trends have no means by default (``model.trend_mean=null``: off where ``y(0)`` is
+    imputed with the index's curvature), and have them when the outcome is imputed itself."""
     from bayes_resil.app import compose as comp
 
     cfg0 = comp(["model=hetero_region"])
     data = load_study(cfg0.data, cfg0.index)
-    cases = {(): {"trend_mean", "covariate_year_raw"},
-             ("model.trend_mean=false",): {"covariate_year_raw"},
-             ("model.covariate_years=false",): {"trend_mean"},
-             ("model.trend_groups=false", "model.errors=iid"): {"trend_mean", "covariate_year_raw"}}
+    cases = {(): {"covariate_year_raw"},
+             ("model.impute_on=outcome",): {"trend_mean", "covariate_year_raw"},
+             ("model.trend_mean=true",): {"trend_mean", "covariate_year_raw"},
+             ("model.trend_mean=false", "model.impute_on=outcome"): {"covariate_year_raw"},
+             ("model.covariate_years=false", "model.impute_on=outcome"): {"trend_mean"},
+             ("model.trend_groups=false", "model.errors=iid", "model.impute_on=outcome"):
+                 {"trend_mean", "covariate_year_raw"}}
     for over, present in cases.items():
         _, _, built = prepare(data, comp(["model=hetero_region", *over]))
         names = {v.name for v in built.model.free_RVs}

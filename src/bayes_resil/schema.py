@@ -44,6 +44,7 @@ def values(choices: type[StrEnum]) -> tuple[str, ...]:
 # --- choices --------------------------------------------------------------------------------
 Design = _choices("Design", "robust twfe")
 Errors = _choices("Errors", "within_city iid")
+ImputeOn = _choices("ImputeOn", "auto indicators outcome")
 Parametrization = _choices("Parametrization", "centred non_centred")
 Likelihood = _choices("Likelihood", "normal student_t")
 Smoothing = _choices("Smoothing", "random_walk independent")
@@ -109,16 +110,20 @@ class EffectModelConfig(ModelConfig):
     """twfe / hetero_region / hetero_batch: ``design`` robust (Bayesian imputation, no forbidden
     comparisons) or twfe (the paper's regression); the robust design's error structure:
     ``errors`` (within_city: level + trend + random walk + noise; iid), ``city_scales``,
-    ``trend_mean`` (city trends centred on cohort / region / control-mean means),
+    ``trend_mean`` (city trends centred on cohort / region / control-mean means; null: on
+    unless ``y(0)`` is imputed with the index's curvature, see ``impute_on``),
     ``covariate_years`` (year effects varying with the control means), ``trend_groups``
-    (separate trend spread for treated and never-treated cities)."""
+    (separate trend spread for treated and never-treated cities), ``impute_on`` (the index's
+    curvature from its indicators as an offset of ``y(0)`` where the outcome is the package's
+    index: ``auto`` wherever it is, ``indicators`` required, ``outcome`` never)."""
 
     design: Design = Design.robust
     errors: Errors = Errors.within_city
     city_scales: bool = True
-    trend_mean: bool = True
+    trend_mean: bool | None = None
     covariate_years: bool = True
     trend_groups: bool = True
+    impute_on: ImputeOn = ImputeOn.auto
 
 
 @dataclass

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..index import IndexFit
 from ..study import StudyData
 
 
@@ -29,6 +30,7 @@ class ModelData:
     controls: list[str] = field(default_factory=list)
     x_mean: np.ndarray | None = None
     x_sd: np.ndarray | None = None
+    index: IndexFit | None = None  # the fitted index when ``y`` is the package's index
 
     @property
     def n(self) -> int:
@@ -74,4 +76,5 @@ def model_data(data: StudyData, controls: list[str], extra: list[str] | None = N
               "time": [int(t) for t in times], "control": list(controls)}
     return ModelData(frame=frame, y=frame["y"].to_numpy(float), d=frame["d"].to_numpy(float),
                      unit=unit.astype(np.int64), time=time.astype(np.int64), x=x, coords=coords,
-                     controls=list(controls), x_mean=x_mean, x_sd=x_sd)
+                     controls=list(controls), x_mean=x_mean, x_sd=x_sd,
+                     index=data.index_fit)

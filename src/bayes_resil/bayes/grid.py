@@ -33,6 +33,7 @@ class CityGrid:
     cohort: np.ndarray  # (U,) first treated period (nan: never treated)
     region: np.ndarray | None  # (U,) region labels, None without a region column
     cells: pd.DataFrame  # effect cells: row, col, unit, time, cohort, event_time, region, lead
+    offset: np.ndarray | None = None  # (U, T) taken out of ``y`` (the index's curvature), if any
 
     @property
     def shape(self) -> tuple[int, int]:

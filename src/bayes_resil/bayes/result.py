@@ -165,8 +165,9 @@ class BayesianFit:
         built, md = self.built, self.built.md
         effect_var = next((v for v in built.effect_vars if v in self.prior["prior"]), None)
         rows = slice(None) if built.observed_rows is None else built.observed_rows
+        observed = md.y[rows] - (0.0 if built.offset is None else built.offset)
         return plot_prior_predictive(
-            np.asarray(self.prior["prior_predictive"]["y"]), md.y[rows],
+            np.asarray(self.prior["prior_predictive"]["y"]), observed,
             None if effect_var is None else np.asarray(self.prior["prior"][effect_var]),
             simulated=self.data.simulated, note=built.effect_prior_note)
 

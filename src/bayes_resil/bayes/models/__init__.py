@@ -39,6 +39,10 @@ def design_of(cfg: Mapping) -> str:
 def _with_design(name: str, twfe_builder: Callable) -> Callable:
     def build(md: ModelData, priors: PriorSet, cfg: Mapping) -> BuiltModel:
         if design_of(cfg) == "twfe":
+            if str(cfg.get("impute_on", "auto")) == "indicators":
+                raise InputError("model.impute_on=indicators is the robust design's imputation "
+                                 "of y(0); model.design=twfe regresses the outcome itself: use "
+                                 "model.design=robust or model.impute_on=auto")
             built = twfe_builder(md, priors, cfg)
             built.notes.insert(0, "design=twfe (two-way regression, iid errors)")
             return built

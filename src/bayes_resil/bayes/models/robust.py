@@ -8,7 +8,10 @@ city-years only, and every treated city-year has its own effect ``tau_it``::
 with ``mu`` the untreated mean of :mod:`..untreated_mean` (year effects, controls, the means of
 the city levels and trends given the city's cohort, region and control means, year effects
 that vary with the control means) and ``u_i`` the city error vector of :mod:`..within_city`
-(city level, trend, random walk and noise, integrated out exactly). Each ``tau_it`` is free
+(city level, trend, random walk and noise, integrated out exactly). Where ``y`` is the
+package's index of indicators, the model is fitted to ``y - c`` with ``c`` the index's
+curvature from its indicators (:mod:`..index_curvature`, ``model.impute_on``) and each
+``y(0)`` is ``c + y~(0)``. Each ``tau_it`` is free
 (a flat prior): the treated cells then say nothing about the untreated-outcome model, as in
 the imputation estimator of Borusyak, Jaravel & Spiess (2024); there are no forbidden
 comparisons (already-treated cities never serve as controls).
@@ -110,6 +113,7 @@ def build_robust(md: ModelData, priors: PriorSet, cfg: Mapping, name: str) -> Bu
                              "last untreated one (model.reference=-1)")
         leads = (lo, -2) if lo <= -2 else None
     g = city_grid(md, leads)
+    offset = index_offset(md, g, cfg)
     cells = g.cells
     if not (~cells["lead"]).any():
         raise InputError(f"model={name}: no treated observations in the estimation sample")
@@ -131,7 +135,7 @@ def build_robust(md: ModelData, priors: PriorSet, cfg: Mapping, name: str) -> Bu
         mu = untreated_mean(priors, cfg, g, city_trend(g.shape[1]))
         pm.Deterministic(Y0_MEAN, mu[pm.Data("effect_units", effect_units)],
                          dims=("effect_unit", "time"))
-        y_data = pm.Data("y_observed", md.y[obs_rows], dims="obs")
+        y_data = pm.Data("y_observed", g.y[rows, cols], dims="obs")
         sds = error_sds(priors, cfg, g.shape[1], groups=group is not None)
         log_scale = city_log_scale(priors, cfg)
         filtered_likelihood(mu, log_scale, sds, fit, y_data, group)
@@ -155,16 +159,39 @@ def build_robust(md: ModelData, priors: PriorSet, cfg: Mapping, name: str) -> Bu
              f"untreated outcomes from {fit.sum()} untreated ones; errors "
              + str(cfg.get("errors", "within_city"))
              + (", city scales" if cfg.get("city_scales", True) else "")]
+    if offset is not None:
+        notes.append("y(0) imputed with the index's curvature from its indicators "
+                     "(model.impute_on; an offset of sd "
+                     f"{offset[g.observed].std():.2g} on the outcome's scale)")
     if n_lead:
         notes.append(f"{n_lead} pre-adoption city-years (event times {leads[0]}..-2) have free "
                      "effects (the leads) and leave the untreated-outcome fit")
     return BuiltModel(name, model, md, ["att", *(["effect"] if names else [])],
                       error_names(cfg), estimands, comparators=comparators, notes=notes,
                       complete=complete, observed_rows=obs_rows,
+                      offset=None if offset is None else offset[rows, cols],
                       population=lambda post: estimands(post, POPULATION),
                       marginal=marginal,
                       effect_prior_note="flat prior on every treated city-year's effect "
                                         "(imputation: the effects do not inform y(0))")
+
+
+def index_offset(md: ModelData, g: CityGrid, cfg: Mapping) -> np.ndarray | None:
+    """The index's curvature (:mod:`..index_curvature`) on the grid, taken out of ``g.y``
+    (so the model, its marginal engine and its effect draws see ``y - c``: ``tau = y - (c +
+    y~(0))``), or None where ``model.impute_on`` and the panel do not call for it."""
+    impute_on = str(cfg.get("impute_on", "auto"))
+    if impute_on == "outcome" or (md.index is None and impute_on == "auto"):
+        return None
+    if md.index is None:
+        raise InputError("model.impute_on=indicators needs an outcome built by the package "
+                         "from index indicators (index.indicators), but this panel's outcome "
+                         "came with the data; use model.impute_on=outcome (or auto)")
+    from ..index_curvature import curvature_offset
+    offset = curvature_offset(g, md.frame, g.row_of, md.index)
+    g.y = np.where(g.observed, g.y - offset, 0.0)
+    g.offset = offset
+    return offset
 
 
 #: posterior variable of the untreated-outcome mean of the effect units (dropped after use)
