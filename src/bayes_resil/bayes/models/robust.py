@@ -44,6 +44,7 @@ from ...errors import InputError
 from ...estimand import estimand_cells, parse, sort_key
 from ..data import ModelData
 from ..grid import CityGrid, city_grid
+from ..index_curvature import curvature_offset
 from ..population import POPULATION, bootstrap_averages
 from ..priors import PriorSet
 from ..untreated_mean import untreated_mean
@@ -187,7 +188,6 @@ def index_offset(md: ModelData, g: CityGrid, cfg: Mapping) -> np.ndarray | None:
         raise InputError("model.impute_on=indicators needs an outcome built by the package "
                          "from index indicators (index.indicators), but this panel's outcome "
                          "came with the data; use model.impute_on=outcome (or auto)")
-    from ..index_curvature import curvature_offset
     offset = curvature_offset(g, md.frame, g.row_of, md.index)
     g.y = np.where(g.observed, g.y - offset, 0.0)
     g.offset = offset
