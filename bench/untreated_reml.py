@@ -55,7 +55,7 @@ from bayes_resil.app import compose
 from bayes_resil.bayes.data import model_data
 from bayes_resil.bayes.grid import city_grid
 from bayes_resil.bayes.marginal import linear_part
-from bayes_resil.bayes.models.robust import index_offset
+from bayes_resil.bayes.models.robust import take_out_curvature
 from bayes_resil.bayes.priors import PriorSet
 from bayes_resil.bayes.untreated_mean import mean_terms
 from bayes_resil.bayes.within_city import city_trend, trend_groups
@@ -102,7 +102,7 @@ class Panel:
         study = load_study(cfg.data, cfg.index)
         md = model_data(study, list(study.controls))
         self.g = g = city_grid(md, None)
-        index_offset(md, g, cfg.model)  # the model's y - c (model.impute_on=outcome: none)
+        take_out_curvature(md, g, cfg.model)  # the model's y - c (model.impute_on=outcome: none)
         n_t = g.shape[1]
         lin = linear_part(mean_terms(cfg.model, g, city_trend(n_t)),
                           PriorSet(cfg.prior, md.y_sd), n_t)

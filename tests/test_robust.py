@@ -196,10 +196,10 @@ def test_the_robust_design_removes_the_twfe_bias_of_growing_effects():
 def test_covariate_year_basis_is_orthonormal_and_free_of_level_and_trend():
     """The basis of ``model.covariate_years`` spans exactly the period profiles orthogonal to
     the constant and the city trend (those are the level and trend means)."""
-    from bayes_resil.bayes.untreated_mean import _trend_free_basis
+    from bayes_resil.bayes.untreated_mean import trend_free_basis
 
     h = city_trend(13)
-    b = _trend_free_basis(h)
+    b = trend_free_basis(h)
     assert b.shape == (11, 13)
     assert np.allclose(b @ b.T, np.eye(11), atol=1e-12)
     assert np.allclose(b @ np.ones(13), 0, atol=1e-12)

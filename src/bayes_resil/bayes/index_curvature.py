@@ -43,6 +43,7 @@ import pandas as pd
 
 from ..index import IndexFit
 from .grid import CityGrid
+from .untreated_mean import trend_free_basis
 from .within_city import city_trend
 
 
@@ -51,10 +52,11 @@ def level_trend_year_fit(values: np.ndarray, fit: np.ndarray) -> np.ndarray:
     a year effect per period, on the cells where ``fit (U, T)`` is true; the fitted values on
     every cell (U, T, K). Cells outside ``fit`` may hold anything (NaN included).
 
-    The unit parameters are concentrated out and the year effects solved by a pseudo-inverse:
-    they carry no constant and no linear trend (the units' levels and trends do; where every
-    unit has two fitted periods the fitted values do not depend on that choice), and a unit
-    with one fitted period gets a level, no trend, and follows the year effects."""
+    The unit parameters are concentrated out and the year effects solved on the profiles
+    orthogonal to a constant and a linear trend: they carry neither (the units' levels and
+    trends do; where every unit has two fitted periods the fitted values do not depend on that
+    choice), and a unit with one fitted period gets a level, no trend, and follows the year
+    effects."""
     values = np.asarray(values, float)
     squeeze = values.ndim == 2
     v = values[..., None] if squeeze else values
@@ -68,7 +70,11 @@ def level_trend_year_fit(values: np.ndarray, fit: np.ndarray) -> np.ndarray:
     proj = np.einsum("utp,upq,usq->uts", mz, a_inv, mz)  # (U, T, T): the unit's hat matrix
     gram = np.diag(m.sum(axis=0)) - proj.sum(axis=0)
     rhs = vf.sum(axis=0) - np.einsum("uts,usk->tk", proj, vf)
-    year = np.linalg.pinv(gram, hermitian=True) @ rhs  # (T, K)
+    # the gram's null space is the constant and the trend: solved on the basis orthogonal to
+    # them (a pseudo-inverse's cutoff kept a null direction on some panels: normal equations
+    # off by 0.01)
+    basis = trend_free_basis(z[:, 1])  # (T - 2, T)
+    year = basis.T @ np.linalg.lstsq(basis @ gram @ basis.T, basis @ rhs, rcond=None)[0]
     unit = np.einsum("upq,utq,utk->upk", a_inv, mz, vf - m[:, :, None] * year[None])
     out = np.einsum("tp,upk->utk", z, unit) + year[None]  # unit[:, 1] = 0 without a trend
     return out[..., 0] if squeeze else out
@@ -77,21 +83,20 @@ def level_trend_year_fit(values: np.ndarray, fit: np.ndarray) -> np.ndarray:
 def indicator_logs(x: np.ndarray, observed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(the indicators on their imputation scale, which columns are logged): the log of each
     indicator positive on every observed cell, the indicator itself otherwise."""
-    logged = np.array([bool((x[..., k][observed] > 0).all()) for k in range(x.shape[-1])])
+    logged = (x[observed] > 0).all(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.where(logged, np.log(np.where(x > 0, x, 1.0)), x)
     return out, logged
 
 
-def curvature_offset(g: CityGrid, frame: pd.DataFrame, row_of: np.ndarray, index: IndexFit
-                     ) -> np.ndarray:
+def curvature_offset(g: CityGrid, frame: pd.DataFrame, index: IndexFit) -> np.ndarray:
     """The offset ``c (U, T)`` of the module docstring on the grid ``g`` (zero outside the
-    estimation sample); ``frame`` holds the estimation sample's rows with the index's
-    indicator columns, ``row_of`` each grid cell's row in it (-1 outside)."""
+    estimation sample); ``frame`` holds the estimation sample's rows (``g.row_of``) with the
+    index's indicator columns."""
     observed, fit = g.observed, g.untreated
     x_rows = frame[index.names].to_numpy(float)
     x = np.full((*observed.shape, len(index.names)), np.nan)
-    x[observed] = x_rows[row_of[observed]]
+    x[observed] = x_rows[g.row_of[observed]]
     complete = observed & np.isfinite(x).all(axis=-1)
     scaled, logged = indicator_logs(x, complete)
     predicted = level_trend_year_fit(scaled, fit & complete)

@@ -165,7 +165,10 @@ class BayesianFit:
         built, md = self.built, self.built.md
         effect_var = next((v for v in built.effect_vars if v in self.prior["prior"]), None)
         rows = slice(None) if built.observed_rows is None else built.observed_rows
-        observed = md.y[rows] - (0.0 if built.offset is None else built.offset)
+        # the observed variable's data (the robust design's may be y minus the index's
+        # curvature, :mod:`.index_curvature`), as sampling.complete_marginal reads it
+        observed = (built.model["y_observed"].get_value() if "y_observed" in built.model
+                    else md.y[rows])
         return plot_prior_predictive(
             np.asarray(self.prior["prior_predictive"]["y"]), observed,
             None if effect_var is None else np.asarray(self.prior["prior"][effect_var]),

@@ -80,7 +80,7 @@ def whitened(x: np.ndarray) -> np.ndarray:
     return u[:, keep] * np.sqrt(len(x))
 
 
-def _trend_free_basis(trend: np.ndarray) -> np.ndarray:
+def trend_free_basis(trend: np.ndarray) -> np.ndarray:
     """(T - 2, T): an orthonormal basis of the period profiles orthogonal to the constant and
     the linear trend."""
     q, _ = np.linalg.qr(np.column_stack([np.ones(trend.size), trend]), mode="complete")
@@ -151,7 +151,7 @@ def mean_terms(cfg: Mapping, g: CityGrid, trend: np.ndarray) -> list[MeanTerm]:
         k = design["x_bar"].shape[1]
         terms.append(MeanTerm("covariate_year_raw", "covariate_year", (k, n_t - 2),
                               {"shape": (k, n_t - 2)}, features=design["x_bar"],
-                              basis=_trend_free_basis(trend).T, data="covariate_year"))
+                              basis=trend_free_basis(trend).T, data="covariate_year"))
     return terms
 
 

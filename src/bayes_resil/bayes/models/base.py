@@ -33,9 +33,6 @@ class BuiltModel:
     # adds derived draws to the posterior after sampling (seeded), e.g. exact effect draws
     observed_rows: np.ndarray | None = None
     # rows of ``md`` the observed variable covers, in its order (None: all rows)
-    offset: np.ndarray | None = None
-    # subtracted from those rows' outcomes in the observed variable (the robust design's
-    # index curvature, :mod:`..index_curvature`); None: the outcomes themselves
     effect_prior_note: str = ""  # why the effects have no prior draws, if they have none
     population: Callable[[xr.Dataset], dict[str, xr.DataArray]] | None = None
     # population-level estimands (:mod:`..population`), when the model has them

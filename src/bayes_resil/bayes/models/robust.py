@@ -114,7 +114,7 @@ def build_robust(md: ModelData, priors: PriorSet, cfg: Mapping, name: str) -> Bu
                              "last untreated one (model.reference=-1)")
         leads = (lo, -2) if lo <= -2 else None
     g = city_grid(md, leads)
-    offset = index_offset(md, g, cfg)
+    take_out_curvature(md, g, cfg)
     cells = g.cells
     if not (~cells["lead"]).any():
         raise InputError(f"model={name}: no treated observations in the estimation sample")
@@ -160,38 +160,35 @@ def build_robust(md: ModelData, priors: PriorSet, cfg: Mapping, name: str) -> Bu
              f"untreated outcomes from {fit.sum()} untreated ones; errors "
              + str(cfg.get("errors", "within_city"))
              + (", city scales" if cfg.get("city_scales", True) else "")]
-    if offset is not None:
+    if g.offset is not None:
         notes.append("y(0) imputed with the index's curvature from its indicators "
                      "(model.impute_on; an offset of sd "
-                     f"{offset[g.observed].std():.2g} on the outcome's scale)")
+                     f"{g.offset[g.observed].std():.2g} on the outcome's scale)")
     if n_lead:
         notes.append(f"{n_lead} pre-adoption city-years (event times {leads[0]}..-2) have free "
                      "effects (the leads) and leave the untreated-outcome fit")
     return BuiltModel(name, model, md, ["att", *(["effect"] if names else [])],
                       error_names(cfg), estimands, comparators=comparators, notes=notes,
                       complete=complete, observed_rows=obs_rows,
-                      offset=None if offset is None else offset[rows, cols],
                       population=lambda post: estimands(post, POPULATION),
                       marginal=marginal,
                       effect_prior_note="flat prior on every treated city-year's effect "
                                         "(imputation: the effects do not inform y(0))")
 
 
-def index_offset(md: ModelData, g: CityGrid, cfg: Mapping) -> np.ndarray | None:
-    """The index's curvature (:mod:`..index_curvature`) on the grid, taken out of ``g.y``
-    (so the model, its marginal engine and its effect draws see ``y - c``: ``tau = y - (c +
-    y~(0))``), or None where ``model.impute_on`` and the panel do not call for it."""
+def take_out_curvature(md: ModelData, g: CityGrid, cfg: Mapping) -> None:
+    """The index's curvature ``c`` (:mod:`..index_curvature`) taken out of ``g.y`` and kept
+    as ``g.offset`` (so the model, its marginal engine and its effect draws see ``y - c``:
+    ``tau = y - (c + y~(0))``), where ``model.impute_on`` and the panel call for it."""
     impute_on = str(cfg.get("impute_on", "auto"))
     if impute_on == "outcome" or (md.index is None and impute_on == "auto"):
-        return None
+        return
     if md.index is None:
         raise InputError("model.impute_on=indicators needs an outcome built by the package "
                          "from index indicators (index.indicators), but this panel's outcome "
                          "came with the data; use model.impute_on=outcome (or auto)")
-    offset = curvature_offset(g, md.frame, g.row_of, md.index)
-    g.y = np.where(g.observed, g.y - offset, 0.0)
-    g.offset = offset
-    return offset
+    g.offset = curvature_offset(g, md.frame, md.index)
+    g.y = np.where(g.observed, g.y - g.offset, 0.0)
 
 
 #: posterior variable of the untreated-outcome mean of the effect units (dropped after use)
