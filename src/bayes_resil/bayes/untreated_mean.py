@@ -45,6 +45,7 @@ import pytensor.tensor as pt
 
 from .grid import CityGrid
 from .priors import PriorSet
+from .year_increments import increments_transform
 
 
 def _dummies(values: np.ndarray) -> np.ndarray:
@@ -161,7 +162,10 @@ def untreated_mean(priors: PriorSet, cfg: Mapping, g: CityGrid, trend: np.ndarra
     constants into the code, and with them the model took minutes to compile."""
     mu = 0.0
     for term in mean_terms(cfg, g, trend):
-        coef = priors(term.prior, term.rv, **term.kwargs)
+        kwargs = dict(term.kwargs)
+        if term.rv == "time_effect":  # NUTS moves on their increments (:mod:`.year_increments`)
+            kwargs |= increments_transform(priors.spec(term.prior)[0], g.shape[1])
+        coef = priors(term.prior, term.rv, **kwargs)
         if term.cells is not None:
             mu = mu + pt.tensordot(pm.Data(term.data, term.cells), coef, axes=[[2], [0]])
         elif term.rv == "intercept":
