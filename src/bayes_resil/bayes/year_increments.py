@@ -8,10 +8,12 @@ first and the last, while those of the increments ``lambda_t - lambda_{t-1}`` st
 effects had the lowest bulk ESS of the model (230 of 2,400 draws) and set its R-hat. So the
 sampler moves on the increments: :class:`IncrementsTransform` is a PyMC value transform, applied
 after the family's own one (``ZeroSumNormal``: its zero-sum coordinates), so the prior, the
-posterior and every stored draw are unchanged; only the coordinates NUTS moves in are. The
-year effects that vary with the control means (``covariate_year_raw``, coefficients of
-profiles orthogonal to a constant and a trend) had the same trouble and get the same
-transform on their profiles.
+posterior and every stored draw are unchanged; only the coordinates NUTS moves in are. Measured
+on the default panel (``model=hetero_region``, 4 x 600 draws, 2 seeds): the year effects' bulk
+ESS rose from 232-245 to 522-710, the leapfrog steps per draw stayed at 15. The year effects
+that vary with the control means (``covariate_year_raw``, now the least well mixed at ESS
+~380) are not walk-like (they correlate with the year effects, up to 0.73, through the city
+scales' weights): the same transform on their profiles doubled the steps, so it is not used.
 
 The map is linear and invertible, with a constant Jacobian (its log-determinant is part of the
 transform, so the sampled density is exactly the model's).
@@ -49,32 +51,27 @@ class IncrementsTransform(Transform):
         return pt.zeros_like(value[..., 0]) + self.log_det
 
 
-def increments_matrix(n_times: int, basis: np.ndarray | None = None) -> np.ndarray:
-    """``A``: a profile's coordinates -> its increments. Without ``basis`` the coordinates are
-    the ``T`` values themselves and ``A x = [x_0, x_1 - x_0, ...]``; with ``basis`` ``B``
-    (``T x m``, the profile ``B c`` of coordinates ``c``) the first ``m`` of the ``T - 1``
-    increments of ``B c`` (``ZeroSumNormal``: ``B`` its zero-sum coordinates' map, ``m = T - 1``;
-    the covariate-specific years: the profiles orthogonal to a constant and a trend,
-    ``m = T - 2``, which the first ``T - 2`` increments determine)."""
+def increments_matrix(n_times: int, zero_sum: bool) -> np.ndarray:
+    """``A``: the sampler's coordinates of the year effects -> their increments. On ``R^T`` (a
+    family without a constraint) ``A x = [x_0, x_1 - x_0, ...]``; for ``ZeroSumNormal``, whose
+    own transform maps the ``T`` zero-sum values to ``T - 1`` orthonormal coordinates ``z``
+    (``x = Q z``, :func:`zero_sum_basis`), the ``T - 1`` increments of ``Q z``."""
     diff = np.diff(np.eye(n_times), axis=0)  # (T - 1, T)
-    if basis is None:
-        return np.vstack([np.eye(n_times)[:1], diff])
-    return (diff @ basis)[:basis.shape[1]]
+    if zero_sum:
+        return diff @ zero_sum_basis(n_times)
+    return np.vstack([np.eye(n_times)[:1], diff])
 
 
 def zero_sum_basis(n_times: int) -> np.ndarray:
-    """(T, T - 1): ``ZeroSumNormal``'s default transform, backward (coordinates -> values)."""
+    """(T, T - 1): ``ZeroSumNormal``'s own transform, backward (coordinates -> values)."""
     return ZeroSumTransform([0]).backward(pt.as_tensor(np.eye(n_times - 1))).eval()
 
 
-def increments_transform(dist: str, n_times: int, basis: np.ndarray | None = None) -> dict:
-    """The keyword that makes a variable of family ``dist`` whose last axis is a profile over
-    the ``T`` periods (``basis``: on that basis, see :func:`increments_matrix`) sample its
-    increments; empty for a family the transform does not apply to, or fewer than 4 periods."""
+def increments_transform(dist: str, n_times: int) -> dict:
+    """The keyword that makes a year-effects variable of family ``dist`` (its last axis the
+    ``T`` periods) sample its increments; empty for a family the transform does not apply to,
+    or fewer than 4 periods."""
     if dist not in FAMILIES or n_times < 4:
         return {}
-    if dist == "ZeroSumNormal":
-        if basis is not None:
-            return {}
-        basis = zero_sum_basis(n_times)
-    return {"transform": IncrementsTransform(increments_matrix(n_times, basis))}
+    return {"transform": IncrementsTransform(increments_matrix(n_times,
+                                                                dist == "ZeroSumNormal"))}
