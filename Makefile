@@ -6,7 +6,7 @@ PIP_FLAGS ?= -q --disable-pip-version-check
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench docs clean-venv
+.PHONY: run test test-slow lint bench docs clean-venv
 
 $(VENV)/.created:
 	@py=$$(sh scripts/find_python.sh) || exit 1; \
@@ -25,10 +25,14 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 run: $(VENV)/.installed
 	$(PY) -m bayes_resil $(ARGS)
 
-# one pytest-xdist worker per core, each test module on one worker (tests/conftest.py)
+# one pytest-xdist worker per core, each test module on one worker (tests/conftest.py); the
+# `slow` truth-recovery tests run with `make test-slow` (CI runs both: .ci/run)
 test: $(VENV)/.installed-dev
 	@sh scripts/ensure_chromium.sh
-	$(PY) -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)
+	$(PY) -m pytest -n auto --dist loadgroup -m "not slow" $(PYTEST_ARGS)
+
+test-slow: $(VENV)/.installed-dev
+	$(PY) -m pytest -n auto --dist loadgroup -m slow $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(PY) -m ruff check src tests bench
