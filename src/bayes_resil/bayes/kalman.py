@@ -4,10 +4,10 @@ The city error model of :mod:`.within_city` is a two-state model: the local leve
 ``c_t = level + walk_t`` (a random walk whose start has the level's variance) and the trend
 slope ``b``; the error in period ``t`` is ``c_t + b h_t + noise_t`` with ``h`` the trend
 regressor. :class:`KalmanFilter` maps standardised residuals ``r (U, T)``, a mask of the cells
-to fit ``f (U, T)``, ``h (T,)`` and the variances ``(level^2, trend^2, walk^2, noise^2)`` to the
-one-step-ahead mean and variance of every cell given the unit's earlier fitted cells (cells
-with ``f = 0`` are predicted but not used). The product of the fitted cells' Normal
-conditionals is their exact joint density.
+to fit ``f (U, T)``, ``h (T,)`` and each unit's variances ``v (U, 4)``: ``(level^2, trend^2,
+walk^2, noise^2)``, to the one-step-ahead mean and variance of every cell given the unit's
+earlier fitted cells (cells with ``f = 0`` are predicted but not used). The product of the
+fitted cells' Normal conditionals is their exact joint density.
 
 Why an Op: the same recursion unrolled over 13 periods as elementwise PyTensor operations was
 correct but took 40-180 s to compile with numba (graph rewriting and one huge fused loop), on
@@ -49,11 +49,11 @@ def _forward(r, f, h, v):  # pragma: no cover - compiled
     mean = np.empty((n_u, n_t))
     var = np.empty((n_u, n_t))
     for i in range(n_u):
-        pcc, pcb, pbb, mc, mb = v[0], 0.0, v[1], 0.0, 0.0
+        pcc, pcb, pbb, mc, mb = v[i, 0], 0.0, v[i, 1], 0.0, 0.0
         for t in range(n_t):
             if t > 0:
-                pcc += v[2]
-            phc, phb, big_f, mu = _predict(pcc, pcb, pbb, mc, mb, h[t], v[3])
+                pcc += v[i, 2]
+            phc, phb, big_f, mu = _predict(pcc, pcb, pbb, mc, mb, h[t], v[i, 3])
             mean[i, t] = mu
             var[i, t] = big_f
             pcc, pcb, pbb, mc, mb = _update(pcc, pcb, pbb, mc, mb, phc, phb, big_f, mu,
@@ -66,16 +66,16 @@ def _backward(r, f, h, v, g_mean, g_var):  # pragma: no cover - compiled
     """Reverse pass: gradients of sum(g_mean * mean + g_var * var) w.r.t. r and v."""
     n_u, n_t = r.shape
     g_r = np.zeros((n_u, n_t))
-    g_v = np.zeros(4)
+    g_v = np.zeros((n_u, 4))
     keep = np.empty((n_t, 5))
     for i in range(n_u):
         # forward again, keeping the state entering each period (after the walk step)
-        pcc, pcb, pbb, mc, mb = v[0], 0.0, v[1], 0.0, 0.0
+        pcc, pcb, pbb, mc, mb = v[i, 0], 0.0, v[i, 1], 0.0, 0.0
         for t in range(n_t):
             if t > 0:
-                pcc += v[2]
+                pcc += v[i, 2]
             keep[t, 0], keep[t, 1], keep[t, 2], keep[t, 3], keep[t, 4] = pcc, pcb, pbb, mc, mb
-            phc, phb, big_f, mu = _predict(pcc, pcb, pbb, mc, mb, h[t], v[3])
+            phc, phb, big_f, mu = _predict(pcc, pcb, pbb, mc, mb, h[t], v[i, 3])
             pcc, pcb, pbb, mc, mb = _update(pcc, pcb, pbb, mc, mb, phc, phb, big_f, mu,
                                             r[i, t], f[i, t])
         # adjoints of the state leaving the current period
@@ -83,7 +83,7 @@ def _backward(r, f, h, v, g_mean, g_var):  # pragma: no cover - compiled
         for t in range(n_t - 1, -1, -1):
             pcc, pcb, pbb, mc, mb = keep[t, 0], keep[t, 1], keep[t, 2], keep[t, 3], keep[t, 4]
             ht, ft = h[t], f[i, t]
-            phc, phb, big_f, mu = _predict(pcc, pcb, pbb, mc, mb, ht, v[3])
+            phc, phb, big_f, mu = _predict(pcc, pcb, pbb, mc, mb, ht, v[i, 3])
             res = r[i, t] - mu
             a = ft * res / big_f
             s = ft / big_f
@@ -106,16 +106,16 @@ def _backward(r, f, h, v, g_mean, g_var):  # pragma: no cover - compiled
             d_mb += ht * d_mu
             d_phc += d_f
             d_phb += ht * d_f
-            g_v[3] += d_f
+            g_v[i, 3] += d_f
             # phc = pcc + h pcb; phb = pcb + h pbb
             d_pcc += d_phc
             d_pcb += ht * d_phc + d_phb
             d_pbb += ht * d_phb
             if t > 0:
-                g_v[2] += d_pcc
+                g_v[i, 2] += d_pcc
             a_cc, a_cb, a_bb, a_mc, a_mb = d_pcc, d_pcb, d_pbb, d_mc, d_mb
-        g_v[0] += a_cc
-        g_v[1] += a_bb
+        g_v[i, 0] += a_cc
+        g_v[i, 1] += a_bb
     return g_r, g_v
 
 
@@ -150,14 +150,14 @@ class KalmanFilterGrad(Op):
 
     def make_node(self, *inputs):
         inputs = [pt.as_tensor_variable(x).astype("float64") for x in inputs]
-        return Apply(self, inputs, [pt.matrix(dtype="float64"), pt.vector(dtype="float64")])
+        return Apply(self, inputs, [pt.matrix(dtype="float64"), pt.matrix(dtype="float64")])
 
     def perform(self, node, inputs, outputs):
         g_r, g_v = _backward(*(np.ascontiguousarray(x, dtype=float) for x in inputs))
         outputs[0][0], outputs[1][0] = g_r, g_v
 
     def infer_shape(self, node, shapes):
-        return [shapes[0], (4,)]
+        return [shapes[0], shapes[3]]
 
 
 def _disconnected(g) -> bool:
@@ -167,7 +167,12 @@ def _disconnected(g) -> bool:
 
 
 def kalman_filter(r, f, h, v):
-    """One-step-ahead (mean, var) of every cell; see :class:`KalmanFilter`."""
+    """One-step-ahead (mean, var) of every cell; see :class:`KalmanFilter`. ``v``: the four
+    variances (4,), shared by all units, or each unit's (U, 4)."""
+    r = pt.as_tensor_variable(r)
+    v = pt.as_tensor_variable(v)
+    if v.ndim == 1:
+        v = pt.broadcast_to(v[None, :], (r.shape[0], 4))
     return KalmanFilter()(r, f, h, v)
 
 
