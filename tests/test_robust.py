@@ -21,12 +21,11 @@ def _dense_cov(sds: dict, n_t: int) -> np.ndarray:
             + sds["walk"] ** 2 * np.minimum.outer(steps, steps))
 
 
-@pytest.mark.parametrize(("grouped", "per_city"), [(False, False), (True, False), (True, True)])
-def test_filtered_likelihood_equals_the_dense_multivariate_normal(grouped, per_city):
+@pytest.mark.parametrize("grouped", [False, True])
+def test_filtered_likelihood_equals_the_dense_multivariate_normal(grouped):
     """Kalman-filter likelihood over the fitted cells = scipy's multivariate normal of each
     city's fitted cells under s_i^2 Sigma (missing cells in the middle, a city with one cell);
-    ``grouped``: the trend sd differs between two trend groups of cities; ``per_city``: each
-    city's trend variance is its group's times its own multiplier (``model.trend_tails``)."""
+    ``grouped``: the trend sd differs between two trend groups of cities."""
     rng = np.random.default_rng(3)
     n_u, n_t = 7, 9
     sds = {"level": 0.7, "trend": 0.4, "walk": 0.25, "noise": 0.3}
@@ -39,19 +38,17 @@ def test_filtered_likelihood_equals_the_dense_multivariate_normal(grouped, per_c
     y = rng.normal(size=(n_u, n_t))
     mu = rng.normal(size=(n_u, n_t))
     log_s = rng.normal(scale=0.3, size=n_u)
-    mult = rng.gamma(2.0, 1.0, size=n_u) if per_city else np.ones(n_u)
     rows, cols = np.nonzero(fit)
     tensors = {k: pt.constant(v) for k, v in sds.items()}
     if grouped:
         tensors["trend"] = pt.constant(trend_sds)
     with pm.Model(coords={"obs": np.arange(len(rows))}) as model:
         filtered_likelihood(pt.as_tensor(mu), pt.as_tensor(log_s), tensors, fit,
-                            y[rows, cols], group, pt.as_tensor(mult) if per_city else None)
+                            y[rows, cols], group)
     got = float(model.compile_logp(sum=True)({}))
     want = 0.0
     for i in range(n_u):
-        trend_sd = (trend_sds[group[i]] if grouped else sds["trend"]) * np.sqrt(mult[i])
-        cov = _dense_cov({**sds, "trend": trend_sd}, n_t)
+        cov = _dense_cov({**sds, "trend": trend_sds[group[i]]} if grouped else sds, n_t)
         want += stats.multivariate_normal(mu[i, fit[i]], np.exp(2 * log_s[i])
                                           * cov[np.ix_(fit[i], fit[i])]).logpdf(y[i, fit[i]])
     assert got == pytest.approx(want, rel=1e-10, abs=1e-9)
@@ -299,56 +296,3 @@ def test_untreated_mean_switches_build_what_they_say():
         else:  # one sd per trend group by default
             assert built.model.named_vars_to_dims["trend_sd"] == ("trend_group",)
 
-
-def test_trend_tails_give_each_city_a_student_t_trend():
-    """``model.trend_tails=nu``: a trend-variance multiplier per city with scipy's
-    inverse-gamma(nu/2, scale nu/2) density (so a city's trend, given the group's sd, is
-    Student-t with nu degrees of freedom); none without it or without within-city errors; a
-    non-positive nu and the marginal engine are refused with what to do."""
-    from bayes_resil.app import compose as comp
-    from bayes_resil.bayes.sampling import check_engine
-    from bayes_resil.errors import InputError
-
-    cfg0 = comp(["model=hetero_region"])
-    data = load_study(cfg0.data, cfg0.index)
-    _, _, built = prepare(data, comp(["model=hetero_region", "model.trend_tails=3"]))
-    model = built.model
-    assert model.named_vars_to_dims["city_trend_var"] == ("unit",)
-    rv = model["city_trend_var"]
-    lam = np.array([0.2, 1.0, 4.5])
-    logp = pm.logp(rv, pt.as_tensor(np.resize(lam, rv.shape.eval()))).eval()[:3]
-    # to 1e-7: the normalising constants' log-gamma differ by 1.4e-8 between PyTensor and scipy
-    np.testing.assert_allclose(logp, stats.invgamma(1.5, scale=1.5).logpdf(lam), rtol=1e-7)
-    for over in ([], ["model.errors=iid", "model.trend_tails=3"]):
-        _, _, other = prepare(data, comp(["model=hetero_region", *over]))
-        assert "city_trend_var" not in other.model.named_vars
-    with pytest.raises(InputError, match="must be positive"):
-        prepare(data, comp(["model=hetero_region", "model.trend_tails=0"]))
-    with pytest.raises(InputError, match="model.trend_tails=null"):
-        check_engine(built, comp(["sampler=marginal"]).sampler)
-
-
-def test_a_citys_trend_multiplier_enters_its_effect_draws():
-    """The effect draws' covariance of a city with trend multiplier ``lambda``: its group's
-    covariance plus ``(lambda - 1) sigma_b^2 h h'``, i.e. the dense covariance with trend sd
-    ``sigma_b sqrt(lambda)``, draw by draw."""
-    import xarray as xr
-
-    from bayes_resil.bayes.models.robust import extra_trend_variance
-
-    n_t = 6
-    sds = {"level": 0.5, "walk": 0.2, "noise": 0.1}
-    trend_sd = np.array([[[0.3, 0.8], [0.4, 0.6]]])  # (chain, draw, trend_group)
-    mult = np.array([[[1.0, 2.5, 0.3], [0.7, 1.0, 9.0]]])  # (chain, draw, unit)
-    post = xr.Dataset({
-        "trend_sd": (("chain", "draw", "trend_group"), trend_sd),
-        "city_trend_var": (("chain", "draw", "unit"), mult)},
-        coords={"trend_group": ["never_treated", "treated"]})
-    extra = extra_trend_variance(post, n_t)
-    for unit in range(3):
-        for d in range(2):
-            group_cov = _dense_cov({**sds, "trend": trend_sd[0, d, 1]}, n_t)
-            want = _dense_cov({**sds, "trend": trend_sd[0, d, 1] * np.sqrt(mult[0, d, unit])},
-                              n_t)
-            np.testing.assert_allclose(group_cov + extra(unit)[d], want, rtol=1e-12)
-    assert extra_trend_variance(post.drop_vars("city_trend_var"), n_t) is None

@@ -113,9 +113,7 @@ class EffectModelConfig(ModelConfig):
     ``trend_mean`` (city trends centred on cohort / region / control-mean means; null: on
     unless ``y(0)`` is imputed with the index's curvature, see ``impute_on``),
     ``covariate_years`` (year effects varying with the control means), ``trend_groups``
-    (separate trend spread for treated and never-treated cities), ``trend_tails`` (degrees of
-    freedom of Student-t city trends: a trend variance per city; null: Gaussian trends),
-    ``impute_on`` (the index's
+    (separate trend spread for treated and never-treated cities), ``impute_on`` (the index's
     curvature from its indicators as an offset of ``y(0)`` where the outcome is the package's
     index: ``auto`` wherever it is, ``indicators`` required, ``outcome`` never)."""
 
@@ -125,7 +123,6 @@ class EffectModelConfig(ModelConfig):
     trend_mean: bool | None = None
     covariate_years: bool = True
     trend_groups: bool = True
-    trend_tails: float | None = None
     impute_on: ImputeOn = ImputeOn.auto
 
 

@@ -269,10 +269,6 @@ class MarginalModel:
 def marginal_model(priors: PriorSet, cfg: Mapping, g: CityGrid, fit: np.ndarray,
                    coords: dict, group: np.ndarray | None) -> MarginalModel:
     """The hyperparameters' model of a robust-design model (same priors, same names)."""
-    if cfg.get("trend_tails") is not None:
-        raise InputError("sampler.engine=marginal: model.trend_tails gives every city its own "
-                         "error covariance, so cities no longer share the factors the engine "
-                         "is built on; use sampler=nutpie, or model.trend_tails=null")
     n_t = g.shape[1]
     lin = linear_part(mean_terms(cfg, g, city_trend(n_t)), priors, n_t)
     with pm.Model(coords=coords) as model:

@@ -10,9 +10,7 @@ the mean of the design with covariance ``s_i^2 Sigma`` (``model.errors``):
   failures measured in issue 11: iid errors (intervals 3-5x too narrow when shocks persist)
   and AR(1) errors alone (the autocorrelation ran to the unit root). With
   ``model.trend_groups`` (default) the trend sd ``sigma_b`` differs between never-treated and
-  treated cities (:func:`trend_groups`); with ``model.trend_tails=nu`` each city's trend
-  variance is its group's times ``lambda_i ~ InverseGamma(nu/2, nu/2)``, so the city trends
-  are Student-t with ``nu`` degrees of freedom (:func:`city_trend_variances`);
+  treated cities (:func:`trend_groups`);
 * ``iid``: ``sigma_a^2 11' + sigma_e^2 I`` (a random city level and independent errors).
 
 ``s_i`` are city scales (``model.city_scales=true``): ``log s_i = scale_sd * z_i`` with
@@ -145,37 +143,15 @@ def city_log_scale(priors: PriorSet, cfg: Mapping):
     return pm.ZeroSumNormal("log_city_scale", priors("scale_sd", "scale_sd"), dims="unit")
 
 
-def city_trend_variances(cfg: Mapping):
-    """``lambda_i`` (dims ``unit``): each city's trend variance as a multiple of its trend
-    group's, ``InverseGamma(nu/2, nu/2)`` with ``nu = model.trend_tails`` (the city trends are
-    then Student-t with ``nu`` degrees of freedom around their means); None without
-    (``model.trend_tails=null``, Gaussian trends) or without within-city errors."""
-    nu = cfg.get("trend_tails")
-    if nu is None or _errors(cfg) != "within_city":
-        return None
-    nu = float(nu)
-    if not np.isfinite(nu) or nu <= 0:
-        raise InputError(f"model.trend_tails={nu}: the degrees of freedom of the city trends' "
-                         "Student-t distribution must be positive (e.g. 4), or null for "
-                         "Gaussian city trends")
-    return pm.InverseGamma(CITY_TREND_VAR, alpha=nu / 2, beta=nu / 2, dims="unit")
-
-
-#: posterior variable of each city's trend-variance multiplier (``model.trend_tails``)
-CITY_TREND_VAR = "city_trend_var"
-
-
 def filtered_likelihood(mu, log_scale, sds: dict, fit: np.ndarray, y_data,
-                        group: np.ndarray | None = None, trend_var_mult=None) -> None:
+                        group: np.ndarray | None = None) -> None:
     """The exact likelihood of the cells ``fit`` (U x T mask): observed variable ``y`` over
     those cells in row-major order (``y_data``, dims ``obs``). ``group`` (U,): each unit's
-    trend group, an index into ``sds["trend"]`` (None: one trend sd for all);
-    ``trend_var_mult`` (U,): each unit's multiplier of its group's trend variance
-    (:func:`city_trend_variances`; None: 1).
+    trend group, an index into ``sds["trend"]`` (None: one trend sd for all).
 
     The city errors are a state-space model (state: the local level = city level + random walk,
     which starts at the level and steps once per period, and the trend slope), so a Kalman
-    filter (:mod:`.kalman`, one Op, each city with its own four variances) run over
+    filter (:mod:`.kalman`, one Op, each city with its trend group's variances) run over
     the periods for all cities at once gives each fitted cell's mean and variance given the
     city's earlier fitted cells: the sequential conditionals of the module docstring, without a
     matrix decomposition. Cells outside ``fit`` are skipped (no update), which removes them
@@ -189,8 +165,6 @@ def filtered_likelihood(mu, log_scale, sds: dict, fit: np.ndarray, y_data,
     resid = (y_grid - mu) / scale[:, None]
     group = np.zeros(n_u, int) if group is None else np.asarray(group, int)
     trend_var = pt.atleast_1d(sds["trend"] ** 2)[pm.Data("trend_group_of_unit", group)]
-    if trend_var_mult is not None:
-        trend_var = trend_var * trend_var_mult
     ones = pt.ones(n_u)
     v = pt.stack([ones * sds["level"] ** 2, trend_var, ones * sds["walk"] ** 2,
                   ones * sds["noise"] ** 2], axis=1)

@@ -49,11 +49,9 @@ from ..population import POPULATION, bootstrap_averages
 from ..priors import PriorSet
 from ..untreated_mean import untreated_mean
 from ..within_city import (
-    CITY_TREND_VAR,
     TREND_GROUPS,
     city_log_scale,
     city_trend,
-    city_trend_variances,
     conditional_draws,
     error_names,
     error_sds,
@@ -141,7 +139,7 @@ def build_robust(md: ModelData, priors: PriorSet, cfg: Mapping, name: str) -> Bu
         y_data = pm.Data("y_observed", g.y[rows, cols], dims="obs")
         sds = error_sds(priors, cfg, g.shape[1], groups=group is not None)
         log_scale = city_log_scale(priors, cfg)
-        filtered_likelihood(mu, log_scale, sds, fit, y_data, group, city_trend_variances(cfg))
+        filtered_likelihood(mu, log_scale, sds, fit, y_data, group)
 
     def complete(idata, seed: int) -> None:
         add_effects(idata, g, effect_units, names, seed)
@@ -212,7 +210,6 @@ def add_effects(idata, g: CityGrid, effect_units: np.ndarray, names: list[str],
         n_chain * n_draw, *mean.shape[2:] * 2)
     scale = (np.exp(post["log_city_scale"].to_numpy().reshape(n_chain * n_draw, -1))
              if "log_city_scale" in post else None)
-    extra_trend = extra_trend_variance(post, g.shape[1])
     fit, cells = g.untreated, g.cells
     rng = np.random.default_rng(seed)
     tau = np.zeros((n_chain * n_draw, len(cells)))
@@ -224,8 +221,7 @@ def add_effects(idata, g: CityGrid, effect_units: np.ndarray, names: list[str],
         target = np.zeros(g.shape[1], bool)
         target[cell_col[sel]] = True
         s = scale[:, unit] if scale is not None else np.ones(len(tau))
-        cov_k = cov if extra_trend is None else cov + extra_trend(unit)
-        y0 = conditional_draws(g.y[unit], mean[:, k], cov_k, s, fit[unit], target, rng)
+        y0 = conditional_draws(g.y[unit], mean[:, k], cov, s, fit[unit], target, rng)
         order = np.argsort(cell_col[sel])  # conditional_draws returns periods in order
         tau[:, sel[order]] = g.y[unit][target][None, :] - y0
     dims = ("chain", "draw")
@@ -243,23 +239,6 @@ def add_effects(idata, g: CityGrid, effect_units: np.ndarray, names: list[str],
                 coords={"estimand": names})
     post = post.drop_vars(Y0_MEAN).assign(new)
     idata["posterior"] = xr.DataTree(post)
-
-
-def extra_trend_variance(post: xr.Dataset, n_times: int):
-    """With a trend variance per city (``model.trend_tails``): a function of a treated unit
-    giving what its error covariance adds to its trend group's, ``(lambda_i - 1) sigma_b^2
-    h h'`` per draw (D, T, T); None without."""
-    if CITY_TREND_VAR not in post:
-        return None
-    trend_sd = post["trend_sd"]
-    if "trend_group" in trend_sd.dims:  # every effect unit is treated
-        trend_sd = trend_sd.sel(trend_group="treated")
-    var = trend_sd.to_numpy().reshape(-1) ** 2
-    mult = post[CITY_TREND_VAR].transpose("chain", "draw", ...).to_numpy().reshape(
-        var.size, -1)
-    h = city_trend(n_times)
-    hh = np.outer(h, h)
-    return lambda unit: ((mult[:, unit] - 1.0) * var)[:, None, None] * hh
 
 
 def comparator(name: str, leads: tuple[int, int] | None) -> tuple[str, str, str] | None:
