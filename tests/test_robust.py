@@ -295,4 +295,3 @@ def test_untreated_mean_switches_build_what_they_say():
             assert not trend_sd
         else:  # one sd per trend group by default
             assert built.model.named_vars_to_dims["trend_sd"] == ("trend_group",)
-
