@@ -56,7 +56,7 @@ def test_filtered_likelihood_equals_the_dense_multivariate_normal(grouped):
 
 def test_kalman_filter_gradient_matches_finite_differences():
     """The hand-written reverse pass of the filter Op against PyTensor's numerical gradient
-    (residuals and all four variances, shared or per unit, with masked cells)."""
+    (residuals and each unit's four variances, with masked cells)."""
     from pytensor.gradient import verify_grad
 
     from bayes_resil.bayes.kalman import kalman_filter
@@ -71,8 +71,8 @@ def test_kalman_filter_gradient_matches_finite_differences():
         mean, var = kalman_filter(r, f, h, v)
         return pt.sum(w_mean * mean) + pt.sum(w_var * pt.log(var))
 
-    for v in (np.array([0.6, 0.3, 0.2, 0.15]),  # shared by the units, and each unit's own
-              rng.uniform(0.1, 0.7, size=(n_u, 4))):
+    for v in (np.tile([0.6, 0.3, 0.2, 0.15], (n_u, 1)),  # the same for all units, and each
+              rng.uniform(0.1, 0.7, size=(n_u, 4))):  # unit's own
         verify_grad(loss, [rng.normal(size=(n_u, n_t)), v], rng=np.random.default_rng(6),
                     abs_tol=1e-6, rel_tol=1e-6)
 

@@ -167,12 +167,8 @@ def _disconnected(g) -> bool:
 
 
 def kalman_filter(r, f, h, v):
-    """One-step-ahead (mean, var) of every cell; see :class:`KalmanFilter`. ``v``: the four
-    variances (4,), shared by all units, or each unit's (U, 4)."""
-    r = pt.as_tensor_variable(r)
-    v = pt.as_tensor_variable(v)
-    if v.ndim == 1:
-        v = pt.broadcast_to(v[None, :], (r.shape[0], 4))
+    """One-step-ahead (mean, var) of every cell; see :class:`KalmanFilter` (``v``: each unit's
+    four variances, (U, 4))."""
     return KalmanFilter()(r, f, h, v)
 
 
