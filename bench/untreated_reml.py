@@ -15,7 +15,19 @@ the ratio of the mean predictive sd to it, for ``att`` and its regional, cohort,
 * ``walk``: the robust design's ``level^2 11' + trend^2 hh' + walk^2 min(s,t) + noise^2 I``;
 * ``ar``: the walk replaced by a stationary AR(1), ``ar^2 rho^|s-t|`` (rho in (0, 0.98));
 * ``walk+ar``: both; ``walk+quad``: plus a random city curvature ``quad^2 qq'``
-  (``q`` the centred square of the trend regressor).
+  (``q`` the centred square of the trend regressor);
+* ``walk+corr``: the walk family with correlated city levels and trends (a correlation per
+  trend group, ``corr (1h' + h1') level trend``), as a random intercept and slope in a growth
+  curve model.
+
+``--trend-groups`` sets the groups with their own trend sd: ``treated`` (the model's
+``model.trend_groups``: never-treated, treated), ``cohort`` (never-treated, each cohort, the
+cohorts up to 2016 together) or ``region`` (never-treated, the treated cities of each region).
+
+``--by-city`` prints, per treated city (mean over the panels; the first family), its GLS trend
+with a flat prior, the model's posterior mean of it (the BLUP), the shrinkage factor
+``k = prior var / (prior var + GLS var)`` and the GLS trend in prior sds (``z``): which cities'
+trends the pooling pulls in, and by how much.
 
 ``--random-effects treated_year`` adds a year effect of the ever-treated cities (a ridge with
 its sd estimated by REML): a common deviation of the treated cities' untreated paths.
@@ -65,8 +77,8 @@ RHO_MAX = 0.98
 SCALE_ROUNDS = 3
 SCALE_PRIOR_DF = 2.0
 FAMILIES = {"walk": ("walk",), "ar": ("ar", "rho"), "walk+ar": ("walk", "ar", "rho"),
-            "walk+quad": ("walk", "quad")}
-START = {"level": 0.01, "trend0": 0.002, "trend1": 0.003, "walk": 0.0006, "noise": 0.0004,
+            "walk+quad": ("walk", "quad"), "walk+corr": ("walk", "corr")}
+START = {"level": 0.01, "trend": 0.003, "walk": 0.0006, "noise": 0.0004,
          "quad": 0.002, "ar": 0.0005, "re": 0.001}
 
 
@@ -77,7 +89,8 @@ def curvature(n_t: int) -> np.ndarray:
 
 
 def covariance(n_t: int, p: dict, group: int) -> np.ndarray:
-    """The family's T x T covariance from log sds (``rho`` on the logit scale)."""
+    """The family's T x T covariance from log sds (``rho`` on the logit scale, the level-trend
+    correlations ``corr<group>`` on the atanh scale)."""
     h, s = city_trend(n_t), np.arange(n_t)
     c = (np.exp(2 * p["level"]) + np.exp(2 * p[f"trend{group}"]) * np.outer(h, h)
          + np.exp(2 * p["noise"]) * np.eye(n_t))
@@ -85,6 +98,9 @@ def covariance(n_t: int, p: dict, group: int) -> np.ndarray:
         c = c + np.exp(2 * p["walk"]) * np.minimum.outer(s, s)
     if "quad" in p:
         c = c + np.exp(2 * p["quad"]) * np.outer(curvature(n_t), curvature(n_t))
+    if f"corr{group}" in p:
+        cov_lt = np.tanh(p[f"corr{group}"]) * np.exp(p["level"] + p[f"trend{group}"])
+        c = c + cov_lt * (np.add.outer(h, h))
     if "ar" in p:
         rho = RHO_MAX / (1 + np.exp(-p["rho"]))
         c = c + np.exp(2 * p["ar"]) * rho ** np.abs(s[:, None] - s[None, :])
@@ -96,12 +112,15 @@ class Panel:
     columns), fit mask, trend groups and the cities grouped by (trend group, fit pattern)."""
 
     def __init__(self, seed: int, overrides: list[str], random_effects: str | None,
-                 curvature_means: bool = False):
+                 curvature_means: bool = False, groups: str = "treated"):
         cfg = compose([f"data.simulation.seed={seed}", "data.simulation.effect_scale=0",
                        "model=staggered", *overrides])
         study = load_study(cfg.data, cfg.index)
         md = model_data(study, list(study.controls))
         self.g = g = city_grid(md, None)
+        self.units = list(md.coords["unit"])
+        self.names = (dict(zip(study.panel["unit"], study.panel["name_cn"], strict=True))
+                      if "name_cn" in study.panel.columns else {})
         take_out_curvature(md, g, cfg.model)  # the model's y - c (model.impute_on=outcome: none)
         n_t = g.shape[1]
         lin = linear_part(mean_terms(cfg.model, g, city_trend(n_t)),
@@ -121,6 +140,14 @@ class Panel:
             x = np.concatenate([x, np.stack(cols, axis=-1)], axis=-1)
         self.x = x
         self.group = trend_groups(cfg.model, g.cohort)
+        if groups == "cohort":  # never treated, cohorts <= 2016, then each later cohort
+            later = sorted(c for c in set(g.cohort[~np.isnan(g.cohort)]) if c > 2016)
+            self.group = np.select([np.isnan(g.cohort), g.cohort <= 2016],
+                                   [0, 1], 2 + np.searchsorted(later, g.cohort))
+        elif groups == "region":
+            regions = sorted(set(g.region))
+            self.group = np.where(np.isnan(g.cohort), 0, 1 + np.searchsorted(regions, g.region))
+        self.n_groups = int(self.group.max()) + 1
         self.cells = g.cells[~g.cells["lead"]]
         patterns: dict = {}
         for i in np.flatnonzero(g.untreated.any(axis=1)):
@@ -131,7 +158,7 @@ class Panel:
     def restricted_loglik(self, p: dict, scale: np.ndarray):
         """Minus the restricted log likelihood, the (ridged) normal equations and covariances."""
         g, x = self.g, self.x
-        sig = [covariance(g.shape[1], p, k) for k in (0, 1)]
+        sig = [covariance(g.shape[1], p, k) for k in range(self.n_groups)]
         n_p = x.shape[-1]
         a, b = np.zeros((n_p, n_p)), np.zeros(n_p)
         logdet = quad = 0.0
@@ -163,8 +190,10 @@ class Panel:
         return s / np.exp(np.log(s).mean())
 
     def fit(self, names: list[str]) -> tuple[dict, np.ndarray, np.ndarray, list, np.ndarray]:
-        v = np.array([np.log(START[n]) if n != "rho" else 0.0 for n in names])
-        bounds = [(-6, 8) if n == "rho" else (-14, 2) for n in names]
+        v = np.array([0.0 if n == "rho" or n.startswith("corr") else np.log(START[n[:5]])
+                      for n in names])
+        bounds = [(-6, 8) if n == "rho" else (-3, 3) if n.startswith("corr") else (-14, 2)
+                  for n in names]
         scale = np.ones(self.g.shape[0])
         for rnd in range(SCALE_ROUNDS + 1):
             def objective(w, scale=scale):
@@ -176,9 +205,37 @@ class Panel:
             mu = self.x @ (a_inv @ b)
             if rnd < SCALE_ROUNDS:
                 scale = self.city_scales(sig, mu)
-        hyper = {n: (RHO_MAX / (1 + np.exp(-w)) if n == "rho" else np.exp(w))
+        hyper = {n: (RHO_MAX / (1 + np.exp(-w)) if n == "rho"
+                     else np.tanh(w) if n.startswith("corr") else np.exp(w))
                  for n, w in zip(names, v, strict=True)}
         return {**hyper, "reml": -value}, a_inv, mu, sig, scale
+
+    def trend_shrinkage(self, hyper: dict, mu: np.ndarray, sig: list, scale: np.ndarray
+                        ) -> list[dict]:
+        """Per treated city: its trend by GLS with a flat prior (the family's covariance
+        without the trend part), the posterior mean of its trend given the untreated years
+        (BLUP), ``k`` = prior var / (prior var + GLS var) and ``z`` = GLS / prior sd."""
+        g, fit, h = self.g, self.g.untreated, city_trend(self.g.shape[1])
+        out = []
+        for i in np.flatnonzero(~np.isnan(g.cohort) & fit.any(axis=1)):
+            f, k = fit[i], self.group[i]
+            s = sig[k][np.ix_(f, f)] * scale[i] ** 2
+            prior_var = hyper[f"trend{k}"] ** 2 * scale[i] ** 2
+            # Cov(trend, y_t): the trend's own part plus its covariance with the level
+            cov_lt = (hyper.get(f"corr{k}", 0.0) * hyper["level"] * hyper[f"trend{k}"]
+                      * scale[i] ** 2)
+            r = g.y[i, f] - mu[i, f]
+            blup = (h[f] * prior_var + cov_lt) @ np.linalg.solve(s, r)
+            without = (s - prior_var * np.outer(h[f], h[f])
+                       - cov_lt * np.add.outer(h[f], h[f]))
+            w = np.linalg.solve(without, h[f])
+            gls, gls_var = (w @ r) / (w @ h[f]), 1.0 / (w @ h[f])
+            out.append({"city": self.names.get(self.units[i], self.units[i]),
+                        "region": g.region[i], "cohort": int(g.cohort[i]), "scale": scale[i],
+                        "gls": gls, "gls_sd": np.sqrt(gls_var), "blup": blup,
+                        "prior_sd": np.sqrt(prior_var), "k": prior_var / (prior_var + gls_var),
+                        "z": gls / np.sqrt(prior_var)})
+        return out
 
     def prediction_errors(self, a_inv, mu, sig, scale) -> list[tuple[str, float, float, float]]:
         """(estimand, mean prediction error, its predictive sd, the variance of its average of
@@ -230,20 +287,28 @@ def main() -> None:
                          "common to a region's treated cities, steps of M x the walk sd")
     ap.add_argument("--curvature-means", action="store_true",
                     help="fixed quadratic-in-time means by ever-treated x region")
+    ap.add_argument("--trend-groups", choices=["treated", "cohort", "region"], default="treated")
+    ap.add_argument("--by-city", action="store_true", help="per treated city: GLS trend, "
+                    "its BLUP, the shrinkage and the z-score (first family)")
     ap.add_argument("--out", default=None, help="CSV of every panel's errors and sds")
     ap.add_argument("overrides", nargs="*",
                     help="simulation knobs, e.g. data.simulation.noise_rho=0.9")
     args = ap.parse_args()
     t0 = time.perf_counter()
-    rows, hypers = [], []
+    rows, hypers, cities = [], [], []
     drifts = [float(m) for m in args.drift.split(",")]
     for seed in range(args.first_seed, args.first_seed + args.panels):
-        panel = Panel(seed, args.overrides, args.random_effects, args.curvature_means)
-        for family in args.families.split(","):
-            names = ["level", "trend0", "trend1", *FAMILIES[family], "noise"]
+        panel = Panel(seed, args.overrides, args.random_effects, args.curvature_means,
+                      args.trend_groups)
+        for k, family in enumerate(args.families.split(",")):
+            per_group = ["trend", *(["corr"] if "corr" in FAMILIES[family] else [])]
+            names = ["level", *(f"{n}{j}" for n in per_group for j in range(panel.n_groups)),
+                     *(n for n in FAMILIES[family] if n != "corr"), "noise"]
             names += ["re"] if panel.n_re else []
             hyper, *fitted = panel.fit(names)
             hypers.append({"family": family, **hyper})
+            if args.by_city and k == 0:
+                cities += panel.trend_shrinkage(hyper, *fitted[1:])
             step = hyper.get("walk", 0.0)
             rows += [{"seed": seed, "family": family, "drift": m, "estimand": e, "err": err,
                       "sd": np.sqrt(sd ** 2 + (m * step) ** 2 * dv)}
@@ -263,6 +328,12 @@ def main() -> None:
           f"{' '.join(args.overrides)}: y(0) of the treated cells by GLS at the REML "
           "hyperparameters")
     print(t.round(4).to_string())
+    if cities:
+        c = pd.DataFrame(cities).groupby(["city", "region", "cohort"]).mean()
+        print(f"\nTreated cities' trends ({args.families.split(',')[0]}; mean over panels, "
+              "sorted by z): GLS with a flat prior, the BLUP, the shrinkage factor k, "
+              "z = GLS / prior sd")
+        print(c.sort_values("z").round(4).to_string())
     print("\nREML estimates (mean over panels; reml = restricted log likelihood)")
     print(pd.DataFrame(hypers).groupby("family", sort=False).mean().round(5).to_string())
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
