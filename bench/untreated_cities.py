@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 
 from bayes_resil.app import compose
-from bayes_resil.bayes.data import model_data
 from bayes_resil.bayes.fit import prepare
 from bayes_resil.bayes.grid import city_grid
 from bayes_resil.bayes.marginal import linear_part
@@ -38,11 +37,10 @@ from bayes_resil.bayes.within_city import city_trend
 from bayes_resil.study import load_study
 
 
-def least_squares_errors(cfg, study) -> pd.Series:
+def least_squares_errors(cfg, md) -> pd.Series:
     """``y - y0_hat`` of every effect cell: least squares on the untreated cells with the
     model's mean terms plus a free level and trend per city (min-norm where they overlap: the
-    predictions of the cells are identified all the same)."""
-    md = model_data(study, list(study.controls) if cfg.model.get("controls", True) else [])
+    predictions of the cells are identified all the same). ``md``: the fitted model's data."""
     g = city_grid(md, None)
     take_out_curvature(md, g, cfg.model)
     n_u, n_t = g.shape
@@ -68,7 +66,7 @@ def one_panel(seed: int, overrides: list[str]) -> pd.DataFrame:
     idata, _ = sample(built, cfg.sampler, extras=False, reuse_compiled=True)
     tau = idata["posterior"]["tau"].stack(s=("chain", "draw"))
     out = pd.DataFrame({"bayes": tau.mean("s").to_series(), "sd": tau.std("s").to_series()})
-    out["least_squares"] = least_squares_errors(cfg, study)
+    out["least_squares"] = least_squares_errors(cfg, built.md)
     out = out.rename_axis("cell").reset_index()
     out[["unit", "time"]] = out["cell"].str.split("|", expand=True)
     out["time"] = out["time"].astype(int)

@@ -190,8 +190,8 @@ class Panel:
         return s / np.exp(np.log(s).mean())
 
     def fit(self, names: list[str]) -> tuple[dict, np.ndarray, np.ndarray, list, np.ndarray]:
-        v = np.array([0.0 if n == "rho" or n.startswith("corr") else np.log(START[n[:5]])
-                      for n in names])
+        v = np.array([0.0 if n == "rho" or n.startswith("corr")
+                      else np.log(START[n.rstrip("0123456789")]) for n in names])
         bounds = [(-6, 8) if n == "rho" else (-3, 3) if n.startswith("corr") else (-14, 2)
                   for n in names]
         scale = np.ones(self.g.shape[0])
