@@ -29,6 +29,18 @@ with a flat prior, the model's posterior mean of it (the BLUP), the shrinkage fa
 ``k = prior var / (prior var + GLS var)`` and the GLS trend in prior sds (``z``): which cities'
 trends the pooling pulls in, and by how much.
 
+``--trend-covariates controls[+capital][+pop][+square]`` gives the city trends fixed means
+linear in baseline city characteristics (the controls' first-year values, the capital dummy,
+the log population of the first year; ``+square`` their centred squares; ``y0`` the
+outcome's first-year level): a selection on trends that the cities' starting positions
+predict.
+
+``--t-trends NU`` makes the city trends Student-t (a scale mixture: each city's trend variance
+times ``lam_i``, estimated by EM alongside the city scales): large trends shrunk less.
+
+``--flat-trends`` makes the treated cities' trends fixed effects (sd ``FLAT_TREND_SD`` x the
+city's scale): no pooling at all.
+
 ``--random-effects treated_year`` adds a year effect of the ever-treated cities (a ridge with
 its sd estimated by REML): a common deviation of the treated cities' untreated paths.
 
@@ -75,6 +87,7 @@ from bayes_resil.study import load_study
 
 RHO_MAX = 0.98
 SCALE_ROUNDS = 3
+FLAT_TREND_SD = 0.3  # a treated city's trend sd with --flat-trends (index units, before s_i)
 SCALE_PRIOR_DF = 2.0
 FAMILIES = {"walk": ("walk",), "ar": ("ar", "rho"), "walk+ar": ("walk", "ar", "rho"),
             "walk+quad": ("walk", "quad"), "walk+corr": ("walk", "corr")}
@@ -88,18 +101,23 @@ def curvature(n_t: int) -> np.ndarray:
     return h ** 2 - (h ** 2).mean()
 
 
+def log_trend_sd(p: dict, group: int) -> float:
+    """The log trend sd of a trend group (absent from ``p``: a flat trend, ``--flat-trends``)."""
+    return p.get(f"trend{group}", np.log(FLAT_TREND_SD))
+
+
 def covariance(n_t: int, p: dict, group: int) -> np.ndarray:
     """The family's T x T covariance from log sds (``rho`` on the logit scale, the level-trend
     correlations ``corr<group>`` on the atanh scale)."""
     h, s = city_trend(n_t), np.arange(n_t)
-    c = (np.exp(2 * p["level"]) + np.exp(2 * p[f"trend{group}"]) * np.outer(h, h)
+    c = (np.exp(2 * p["level"]) + np.exp(2 * log_trend_sd(p, group)) * np.outer(h, h)
          + np.exp(2 * p["noise"]) * np.eye(n_t))
     if "walk" in p:
         c = c + np.exp(2 * p["walk"]) * np.minimum.outer(s, s)
     if "quad" in p:
         c = c + np.exp(2 * p["quad"]) * np.outer(curvature(n_t), curvature(n_t))
     if f"corr{group}" in p:
-        cov_lt = np.tanh(p[f"corr{group}"]) * np.exp(p["level"] + p[f"trend{group}"])
+        cov_lt = np.tanh(p[f"corr{group}"]) * np.exp(p["level"] + log_trend_sd(p, group))
         c = c + cov_lt * (np.add.outer(h, h))
     if "ar" in p:
         rho = RHO_MAX / (1 + np.exp(-p["rho"]))
@@ -112,7 +130,8 @@ class Panel:
     columns), fit mask, trend groups and the cities grouped by (trend group, fit pattern)."""
 
     def __init__(self, seed: int, overrides: list[str], random_effects: str | None,
-                 curvature_means: bool = False, groups: str = "treated"):
+                 curvature_means: bool = False, groups: str = "treated",
+                 trend_covariates: str = "none", nu: float = 0.0):
         cfg = compose([f"data.simulation.seed={seed}", "data.simulation.effect_scale=0",
                        "model=staggered", *overrides])
         study = load_study(cfg.data, cfg.index)
@@ -138,7 +157,27 @@ class Panel:
             cols = [((treated == t) & (g.region == r)).astype(float)[:, None] * q[None, :]
                     for t, r in groups]
             x = np.concatenate([x, np.stack(cols, axis=-1)], axis=-1)
+        if trend_covariates != "none":  # trend means linear in baseline city covariates
+            z = [g.x[:, 0, :]] if "controls" in trend_covariates else []
+            if "y0" in trend_covariates:  # the outcome's first-year level, standardised
+                y0 = g.y[:, 0] - g.y[:, 0].mean()
+                z.append((y0 / y0.std())[:, None])
+            if "capital" in trend_covariates:
+                cap = (study.panel.groupby("unit")["is_capital_or_municipality"].first()
+                       .reindex(self.units).to_numpy(float))
+                z.append(cap[:, None])
+            if "pop" in trend_covariates:
+                lp = np.log(study.panel.groupby("unit")["population_total"].first()
+                            .reindex(self.units).to_numpy(float))
+                z.append(((lp - lp.mean()) / lp.std())[:, None])
+            z = np.concatenate(z, axis=1)
+            if "square" in trend_covariates:
+                z = np.concatenate([z, z ** 2 - (z ** 2).mean(axis=0)], axis=1)
+            h = city_trend(n_t)
+            x = np.concatenate([x, z[:, None, :] * h[None, :, None]], axis=-1)
         self.x = x
+        self.nu = nu  # Student-t city trends with nu degrees of freedom (0: normal)
+        self.lam = np.ones(g.shape[0])
         self.group = trend_groups(cfg.model, g.cohort)
         if groups == "cohort":  # never treated, cohorts <= 2016, then each later cohort
             later = sorted(c for c in set(g.cohort[~np.isnan(g.cohort)]) if c > 2016)
@@ -158,14 +197,15 @@ class Panel:
     def restricted_loglik(self, p: dict, scale: np.ndarray):
         """Minus the restricted log likelihood, the (ridged) normal equations and covariances."""
         g, x = self.g, self.x
-        sig = [covariance(g.shape[1], p, k) for k in range(self.n_groups)]
+        sig = self.city_covariances(p)
         n_p = x.shape[-1]
         a, b = np.zeros((n_p, n_p)), np.zeros(n_p)
         logdet = quad = 0.0
-        for k, f, rows in self.patterns:
-            chol = np.linalg.cholesky(sig[k][np.ix_(f, f)])
+        for _, f, rows in self.patterns:
+            chol = np.linalg.cholesky(sig[rows][:, f][:, :, f])
             sc = scale[rows]
-            logdet += len(rows) * 2 * np.log(np.diag(chol)).sum() + 2 * f.sum() * np.log(sc).sum()
+            logdet += (2 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum()
+                       + 2 * f.sum() * np.log(sc).sum())
             z = np.linalg.solve(chol, x[rows][:, f, :]) / sc[:, None, None]
             zy = np.linalg.solve(chol, g.y[rows][:, f, None])[..., 0] / sc[:, None]
             a += np.einsum("nfp,nfq->pq", z, z)
@@ -179,11 +219,36 @@ class Panel:
         value = 0.5 * (logdet + 2 * np.log(np.diag(chol_a)).sum() + quad - u @ u)
         return value, a, b, sig
 
-    def city_scales(self, sig: list, mu: np.ndarray) -> np.ndarray:
+    def city_covariances(self, p: dict) -> np.ndarray:
+        """(U, T, T): each city's covariance (before its scale): its trend group's, with the
+        trend part times the city's local trend variance ``lam`` (``--t-trends``)."""
+        n_t = self.g.shape[1]
+        sig = np.stack([covariance(n_t, p, k) for k in range(self.n_groups)])[self.group]
+        h = city_trend(n_t)
+        trend_var = np.exp(2 * np.array([log_trend_sd(p, k) for k in self.group]))
+        return sig + ((self.lam - 1) * trend_var)[:, None, None] * np.outer(h, h)[None]
+
+    def update_local_trends(self, p: dict, sig: np.ndarray, mu: np.ndarray,
+                            scale: np.ndarray) -> None:
+        """One EM step of Student-t city trends (a scale mixture): ``lam_i`` = 1 / E[1/lam_i]
+        = (nu + E[b_i^2] / var) / (nu + 1) with ``b_i`` the city's trend given its untreated
+        years (mean and variance at the current ``lam``)."""
+        g, h = self.g, city_trend(self.g.shape[1])
+        for i in np.flatnonzero(g.untreated.any(axis=1)):
+            f = g.untreated[i]
+            s = sig[i][np.ix_(f, f)] * scale[i] ** 2
+            var = np.exp(2 * log_trend_sd(p, self.group[i])) * scale[i] ** 2
+            prior = var * self.lam[i]
+            kvec = np.linalg.solve(s, h[f] * prior)
+            mean = kvec @ (g.y[i, f] - mu[i, f])
+            post_var = prior - prior * h[f] @ kvec
+            self.lam[i] = (self.nu + (mean ** 2 + post_var) / var) / (self.nu + 1)
+
+    def city_scales(self, sig: np.ndarray, mu: np.ndarray) -> np.ndarray:
         g = self.g
         q, n_f = np.zeros(g.shape[0]), np.zeros(g.shape[0])
-        for k, f, rows in self.patterns:
-            chol = np.linalg.cholesky(sig[k][np.ix_(f, f)])
+        for _, f, rows in self.patterns:
+            chol = np.linalg.cholesky(sig[rows][:, f][:, :, f])
             z = np.linalg.solve(chol, (g.y[rows] - mu[rows])[:, f, None])[..., 0]
             q[rows], n_f[rows] = (z ** 2).sum(axis=1), f.sum()
         s = np.sqrt((q + SCALE_PRIOR_DF) / (n_f + SCALE_PRIOR_DF))
@@ -205,9 +270,13 @@ class Panel:
             mu = self.x @ (a_inv @ b)
             if rnd < SCALE_ROUNDS:
                 scale = self.city_scales(sig, mu)
+                if self.nu:
+                    self.update_local_trends(dict(zip(names, v, strict=True)), sig, mu, scale)
         hyper = {n: (RHO_MAX / (1 + np.exp(-w)) if n == "rho"
                      else np.tanh(w) if n.startswith("corr") else np.exp(w))
                  for n, w in zip(names, v, strict=True)}
+        for k in range(self.n_groups):  # flat trends (--flat-trends) at their fixed sd
+            hyper.setdefault(f"trend{k}", FLAT_TREND_SD)
         return {**hyper, "reml": -value}, a_inv, mu, sig, scale
 
     def trend_shrinkage(self, hyper: dict, mu: np.ndarray, sig: list, scale: np.ndarray
@@ -219,8 +288,8 @@ class Panel:
         out = []
         for i in np.flatnonzero(~np.isnan(g.cohort) & fit.any(axis=1)):
             f, k = fit[i], self.group[i]
-            s = sig[k][np.ix_(f, f)] * scale[i] ** 2
-            prior_var = hyper[f"trend{k}"] ** 2 * scale[i] ** 2
+            s = sig[i][np.ix_(f, f)] * scale[i] ** 2
+            prior_var = hyper[f"trend{k}"] ** 2 * scale[i] ** 2 * self.lam[i]
             # Cov(trend, y_t): the trend's own part plus its covariance with the level
             cov_lt = (hyper.get(f"corr{k}", 0.0) * hyper["level"] * hyper[f"trend{k}"]
                       * scale[i] ** 2)
@@ -246,7 +315,7 @@ class Panel:
         per_unit = []
         for i, cell in cells.groupby("row"):
             f, cols = fit[i], cell["col"].to_numpy()
-            s = sig[self.group[i]] * scale[i] ** 2
+            s = sig[i] * scale[i] ** 2
             w = np.linalg.inv(s[np.ix_(f, f)])
             c_tf = s[np.ix_(cols, f)]
             err[cell.index] = g.y[i, cols] - mu[i, cols] - c_tf @ w @ (g.y[i, f] - mu[i, f])
@@ -288,6 +357,14 @@ def main() -> None:
     ap.add_argument("--curvature-means", action="store_true",
                     help="fixed quadratic-in-time means by ever-treated x region")
     ap.add_argument("--trend-groups", choices=["treated", "cohort", "region"], default="treated")
+    ap.add_argument("--trend-covariates", default="none",
+                    help="trend means linear in baseline covariates: controls[+capital][+pop]"
+                         "[+square] (the controls' first-year values)")
+    ap.add_argument("--t-trends", type=float, default=0.0,
+                    help="Student-t city trends with this many degrees of freedom (EM of "
+                         "each city's local trend variance); 0: normal")
+    ap.add_argument("--flat-trends", action="store_true",
+                    help="the treated cities' trends as fixed effects (sd FLAT_TREND_SD)")
     ap.add_argument("--by-city", action="store_true", help="per treated city: GLS trend, "
                     "its BLUP, the shrinkage and the z-score (first family)")
     ap.add_argument("--out", default=None, help="CSV of every panel's errors and sds")
@@ -299,12 +376,14 @@ def main() -> None:
     drifts = [float(m) for m in args.drift.split(",")]
     for seed in range(args.first_seed, args.first_seed + args.panels):
         panel = Panel(seed, args.overrides, args.random_effects, args.curvature_means,
-                      args.trend_groups)
+                      args.trend_groups, args.trend_covariates, args.t_trends)
         for k, family in enumerate(args.families.split(",")):
             per_group = ["trend", *(["corr"] if "corr" in FAMILIES[family] else [])]
             names = ["level", *(f"{n}{j}" for n in per_group for j in range(panel.n_groups)),
                      *(n for n in FAMILIES[family] if n != "corr"), "noise"]
             names += ["re"] if panel.n_re else []
+            if args.flat_trends:  # every trend group but the never-treated one
+                names = [n for n in names if not (n.startswith("trend") and n != "trend0")]
             hyper, *fitted = panel.fit(names)
             hypers.append({"family": family, **hyper})
             if args.by_city and k == 0:
