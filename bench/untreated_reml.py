@@ -29,11 +29,11 @@ with a flat prior, the model's posterior mean of it (the BLUP), the shrinkage fa
 ``k = prior var / (prior var + GLS var)`` and the GLS trend in prior sds (``z``): which cities'
 trends the pooling pulls in, and by how much.
 
-``--trend-covariates controls[+capital][+pop][+square]`` gives the city trends fixed means
-linear in baseline city characteristics (the controls' first-year values, the capital dummy,
-the log population of the first year; ``+square`` their centred squares; ``y0`` the
-outcome's first-year level): a selection on trends that the cities' starting positions
-predict.
+``--trend-covariates controls[+capital][+pop][+y0][+xregion][+square]`` gives the city trends
+fixed means linear in baseline city characteristics (the controls' first-year values, the
+capital dummy, the log population of the first year, the outcome's first-year level;
+``+xregion`` each of them by region, ``+square`` their centred squares): a selection on
+trends that the cities' starting positions predict.
 
 ``--t-trends NU`` makes the city trends Student-t (a scale mixture: each city's trend variance
 times ``lam_i``, estimated by EM alongside the city scales): large trends shrunk less.
@@ -170,6 +170,8 @@ class Panel:
                 lp = np.log(study.panel.groupby("unit")["population_total"].first()
                             .reindex(self.units).to_numpy(float))
                 z.append(((lp - lp.mean()) / lp.std())[:, None])
+            if "xregion" in trend_covariates:  # each column so far, by region
+                z = [c * (g.region == r)[:, None] for c in z for r in sorted(set(g.region))]
             z = np.concatenate(z, axis=1)
             if "square" in trend_covariates:
                 z = np.concatenate([z, z ** 2 - (z ** 2).mean(axis=0)], axis=1)
