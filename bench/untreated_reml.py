@@ -153,9 +153,9 @@ class Panel:
             x = np.concatenate([x, x_re.astype(float)], axis=-1)
         if curvature_means:  # fixed curvature means: ever-treated x region, never-treated x region
             q = curvature(n_t)
-            groups = [(t, r) for t in (True, False) for r in sorted(set(g.region))][:-1]
+            pairs = [(t, r) for t in (True, False) for r in sorted(set(g.region))][:-1]
             cols = [((treated == t) & (g.region == r)).astype(float)[:, None] * q[None, :]
-                    for t, r in groups]
+                    for t, r in pairs]
             x = np.concatenate([x, np.stack(cols, axis=-1)], axis=-1)
         if trend_covariates != "none":  # trend means linear in baseline city covariates
             z = [g.x[:, 0, :]] if "controls" in trend_covariates else []
@@ -179,7 +179,7 @@ class Panel:
             x = np.concatenate([x, z[:, None, :] * h[None, :, None]], axis=-1)
         self.x = x
         self.nu = nu  # Student-t city trends with nu degrees of freedom (0: normal)
-        self.lam = np.ones(g.shape[0])
+        self.lam = np.ones(g.shape[0])  # each city's trend-variance multiplier (reset by fit)
         self.group = trend_groups(cfg.model, g.cohort)
         if groups == "cohort":  # never treated, cohorts <= 2016, then each later cohort
             later = sorted(c for c in set(g.cohort[~np.isnan(g.cohort)]) if c > 2016)
@@ -230,20 +230,31 @@ class Panel:
         trend_var = np.exp(2 * np.array([log_trend_sd(p, k) for k in self.group]))
         return sig + ((self.lam - 1) * trend_var)[:, None, None] * np.outer(h, h)[None]
 
-    def update_local_trends(self, p: dict, sig: np.ndarray, mu: np.ndarray,
+    def city_trend_given_untreated(self, i: int, hyper: dict, sig: np.ndarray,
+                                   mu: np.ndarray, scale: np.ndarray):
+        """City ``i``'s trend given its untreated years at hyperparameters ``hyper`` (sds, not
+        logs): its posterior mean and variance, its prior variance, the city's scaled
+        covariance ``s`` on those years, the level-trend covariance and the residuals."""
+        f, k, h = self.g.untreated[i], self.group[i], city_trend(self.g.shape[1])
+        s = sig[i][np.ix_(f, f)] * scale[i] ** 2
+        prior_var = hyper[f"trend{k}"] ** 2 * scale[i] ** 2 * self.lam[i]
+        # Cov(trend, y_t): the trend's own part plus its covariance with the level
+        cov_lt = hyper.get(f"corr{k}", 0.0) * hyper["level"] * hyper[f"trend{k}"] * scale[i] ** 2
+        c = h[f] * prior_var + cov_lt
+        gain = np.linalg.solve(s, c)
+        r = self.g.y[i, f] - mu[i, f]
+        return gain @ r, prior_var - c @ gain, prior_var, s, cov_lt, r
+
+    def update_local_trends(self, hyper: dict, sig: np.ndarray, mu: np.ndarray,
                             scale: np.ndarray) -> None:
         """One EM step of Student-t city trends (a scale mixture): ``lam_i`` = 1 / E[1/lam_i]
         = (nu + E[b_i^2] / var) / (nu + 1) with ``b_i`` the city's trend given its untreated
-        years (mean and variance at the current ``lam``)."""
-        g, h = self.g, city_trend(self.g.shape[1])
-        for i in np.flatnonzero(g.untreated.any(axis=1)):
-            f = g.untreated[i]
-            s = sig[i][np.ix_(f, f)] * scale[i] ** 2
-            var = np.exp(2 * log_trend_sd(p, self.group[i])) * scale[i] ** 2
-            prior = var * self.lam[i]
-            kvec = np.linalg.solve(s, h[f] * prior)
-            mean = kvec @ (g.y[i, f] - mu[i, f])
-            post_var = prior - prior * h[f] @ kvec
+        years (mean and variance at the current ``lam``) and ``var`` its prior variance at
+        ``lam_i = 1``."""
+        for i in np.flatnonzero(self.g.untreated.any(axis=1)):
+            mean, post_var, prior_var, *_ = self.city_trend_given_untreated(
+                i, hyper, sig, mu, scale)
+            var = prior_var / self.lam[i]
             self.lam[i] = (self.nu + (mean ** 2 + post_var) / var) / (self.nu + 1)
 
     def city_scales(self, sig: np.ndarray, mu: np.ndarray) -> np.ndarray:
@@ -262,6 +273,7 @@ class Panel:
         bounds = [(-6, 8) if n == "rho" else (-3, 3) if n.startswith("corr") else (-14, 2)
                   for n in names]
         scale = np.ones(self.g.shape[0])
+        self.lam = np.ones(self.g.shape[0])  # each fit (family) starts from normal trends
         for rnd in range(SCALE_ROUNDS + 1):
             def objective(w, scale=scale):
                 return self.restricted_loglik(dict(zip(names, w, strict=True)), scale)[0]
@@ -273,13 +285,19 @@ class Panel:
             if rnd < SCALE_ROUNDS:
                 scale = self.city_scales(sig, mu)
                 if self.nu:
-                    self.update_local_trends(dict(zip(names, v, strict=True)), sig, mu, scale)
+                    self.update_local_trends(self.natural(names, v), sig, mu, scale)
+        hyper = self.natural(names, v)
+        return {**hyper, "reml": -value}, a_inv, mu, sig, scale
+
+    def natural(self, names: list[str], v: np.ndarray) -> dict:
+        """The hyperparameters on their natural scales (sds, ``rho``, correlations); flat
+        trends (``--flat-trends``) at their fixed sd."""
         hyper = {n: (RHO_MAX / (1 + np.exp(-w)) if n == "rho"
                      else np.tanh(w) if n.startswith("corr") else np.exp(w))
                  for n, w in zip(names, v, strict=True)}
-        for k in range(self.n_groups):  # flat trends (--flat-trends) at their fixed sd
+        for k in range(self.n_groups):
             hyper.setdefault(f"trend{k}", FLAT_TREND_SD)
-        return {**hyper, "reml": -value}, a_inv, mu, sig, scale
+        return hyper
 
     def trend_shrinkage(self, hyper: dict, mu: np.ndarray, sig: list, scale: np.ndarray
                         ) -> list[dict]:
@@ -289,14 +307,9 @@ class Panel:
         g, fit, h = self.g, self.g.untreated, city_trend(self.g.shape[1])
         out = []
         for i in np.flatnonzero(~np.isnan(g.cohort) & fit.any(axis=1)):
-            f, k = fit[i], self.group[i]
-            s = sig[i][np.ix_(f, f)] * scale[i] ** 2
-            prior_var = hyper[f"trend{k}"] ** 2 * scale[i] ** 2 * self.lam[i]
-            # Cov(trend, y_t): the trend's own part plus its covariance with the level
-            cov_lt = (hyper.get(f"corr{k}", 0.0) * hyper["level"] * hyper[f"trend{k}"]
-                      * scale[i] ** 2)
-            r = g.y[i, f] - mu[i, f]
-            blup = (h[f] * prior_var + cov_lt) @ np.linalg.solve(s, r)
+            f = fit[i]
+            blup, _, prior_var, s, cov_lt, r = self.city_trend_given_untreated(
+                i, hyper, sig, mu, scale)
             without = (s - prior_var * np.outer(h[f], h[f])
                        - cov_lt * np.add.outer(h[f], h[f]))
             w = np.linalg.solve(without, h[f])
@@ -361,7 +374,7 @@ def main() -> None:
     ap.add_argument("--trend-groups", choices=["treated", "cohort", "region"], default="treated")
     ap.add_argument("--trend-covariates", default="none",
                     help="trend means linear in baseline covariates: controls[+capital][+pop]"
-                         "[+square] (the controls' first-year values)")
+                         "[+y0][+xregion][+square] (module docstring)")
     ap.add_argument("--t-trends", type=float, default=0.0,
                     help="Student-t city trends with this many degrees of freedom (EM of "
                          "each city's local trend variance); 0: normal")
